@@ -1,0 +1,134 @@
+"""Input parsers: each turns one kind of file into subjects. The kind is detected from the content.
+
+Forms: shell scripts and pasted `docker run` commands (:mod:`.script`), Docker
+Compose files (:mod:`.compose`), systemd units (:mod:`.systemd`), `docker
+inspect` JSON (:mod:`.inspect`) and Docker client `config.json` files
+(:mod:`.common`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import List, Optional, Sequence
+
+from doctor.inputs.common import LoadOptions, load_docker_config
+from doctor.inputs.files import read_text
+from doctor.model import DockerConfig, InputError, Origin, RunnerSetup, Subject
+
+DOCKER_CONFIG_KEYS = {"auths", "credsstore", "credhelpers", "httpheaders", "proxies", "currentcontext",
+                      "psformat", "imagesformat", "plugins", "aliases", "features", "detachkeys",
+                      "clipluginsextradirs", "stackorchestrator", "experimental", "kubernetes"}
+
+
+def detect(text: str, path: str) -> str:
+    """The input form of a file's content: docker-config, inspect, systemd, compose, script, or ''."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
+            data = None
+            # a broken JSON file named like a Docker config is still one: RD301 reports where it breaks
+            if os.path.basename(path).endswith(".json") and re.search(r'"(auths|credsStore|credHelpers)"', text):
+                return "docker-config"
+            if os.path.basename(path) == "config.json":
+                return "docker-config"
+        if isinstance(data, dict) and ("HostConfig" in data or "Config" in data and "Mounts" in data):
+            return "inspect"
+        if isinstance(data, list) and data and all(isinstance(x, dict) for x in data) and any(
+                "HostConfig" in x or "Mounts" in x for x in data):
+            return "inspect"
+        if isinstance(data, dict) and ({k.lower() for k in data} & DOCKER_CONFIG_KEYS or not data):
+            return "docker-config"
+        if data is not None:
+            return ""
+    if re.search(r"^\s*\[(Service|Unit|Install)\]\s*$", text, re.M) or re.search(r"^\s*ExecStart\s*=", text, re.M):
+        return "systemd"
+    if re.search(r"^services\s*:", text, re.M):
+        return "compose"
+    from doctor.inputs import script
+
+    if script.looks_like(text):
+        return "script"
+    return ""
+
+
+def _runner_subject(setup: RunnerSetup, used: set) -> Subject:
+    base = f"{setup.origin.path or 'stdin'}:{setup.origin.line or 0}"
+    sid = base
+    n = 2
+    while sid in used:
+        sid = f"{base}#{n}"
+        n += 1
+    used.add(sid)
+    title = setup.label or f"{setup.kind.label} runner at {setup.origin}"
+    return Subject(sid, "runner", setup.origin.path, setup.origin.line, title, runner=setup)
+
+
+def parse_target(path: str, opts: LoadOptions) -> List[object]:
+    """Runner setups and standalone Docker configs in one TARGET. Raises InputError."""
+    text, err, _mode = read_text(path)
+    if text is None:
+        raise InputError(path, err or "cannot be read")
+    if not text.strip():
+        raise InputError(path, "the file is empty: no Bitbucket runner configuration found")
+    form = detect(text, path)
+    if form == "docker-config":
+        return [load_docker_config(path, Origin(path), "given")]
+    if form == "inspect":
+        from doctor.inputs import inspect
+
+        found = inspect.parse(text, path, opts)
+    elif form == "systemd":
+        from doctor.inputs import systemd
+
+        found = systemd.parse(text, path, opts)
+    elif form == "compose":
+        from doctor.inputs import compose
+
+        found = compose.parse(text, path, opts)
+    elif form == "script":
+        from doctor.inputs import script
+
+        found = script.parse(text, path, opts)
+    else:
+        found = []
+    if not found:
+        what = {
+            "inspect": "no Bitbucket runner container in this docker inspect output",
+            "systemd": "no Bitbucket runner start command in this unit's ExecStart",
+            "compose": "no service in this compose file runs the Bitbucket runner image",
+        }.get(form, "no Bitbucket runner start command found")
+        raise InputError(path, what)
+    return list(found)
+
+
+def load_targets(paths: Sequence[str], opts: LoadOptions) -> List[Subject]:
+    """Subjects for every TARGET. A config.json TARGET is the config the runners in this run will read."""
+    runners: List[RunnerSetup] = []
+    configs: List[DockerConfig] = []
+    for path in paths:
+        for item in parse_target(path, opts):
+            if isinstance(item, DockerConfig):
+                configs.append(item)
+            else:
+                runners.append(item)
+    if configs and runners and not opts.docker_config:
+        # the config given as a TARGET is the one the runners will read
+        for setup in runners:
+            if setup.is_docker:
+                setup.docker_config = configs[-1]
+        configs = configs[:-1]
+    used: set = set()
+    subjects = [_runner_subject(r, used) for r in runners]
+    for cfg in configs:
+        sid = cfg.path
+        used.add(sid)
+        subjects.append(Subject(sid, "docker-config", cfg.path, None, f"Docker config {cfg.path}", docker_config=cfg))
+    if not runners and not configs and opts.docker_config:
+        cfg = load_docker_config(opts.docker_config, Origin(None), "given")
+        subjects.append(Subject(cfg.path, "docker-config", cfg.path, None, f"Docker config {cfg.path}",
+                                docker_config=cfg))
+    return subjects

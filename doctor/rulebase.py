@@ -1,0 +1,131 @@
+"""The rule interface.
+
+A rule is a module in ``rules/`` (installed as ``doctor.rules``) whose module
+docstring is the rule's documentation (Markdown: what, why, a failing and a
+passing example, the fix) and which defines ``RULE``, an instance of a
+:class:`Rule` subclass::
+
+    class DockerSocket(Rule):
+        id = "RD101"
+        name = "docker-socket"
+        severity = Severity.ERROR
+
+        def check(self, subject, ctx):
+            ...
+            yield self.fail("...", fix="...", at=mount.origin)
+
+    RULE = DockerSocket()
+
+``check`` yields results built with :meth:`Rule.ok`, :meth:`Rule.warn`,
+:meth:`Rule.fail` and :meth:`Rule.skip`; the engine fills in the rule id, name,
+severity and subject. A rule that yields nothing is reported as a pass.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, FrozenSet, Iterable, Optional, Tuple
+
+from doctor.model import NOWHERE, Origin, RunnerKind, Severity, Status, Subject
+
+DOCS_URL = "https://github.com/runner-doctor/runner-doctor/blob/main/docs/rules.md"
+
+
+@dataclass
+class Result:
+    status: Status
+    message: str
+    remediation: str = ""
+    location: Origin = NOWHERE
+    evidence: str = ""
+    severity: Optional[Severity] = None  # overrides the rule's default severity
+
+
+class Context:
+    """What the run knows besides the subject: options and (later) live facts."""
+
+    def __init__(self, offline: bool = False, runner_mirrors: Tuple[str, ...] = (), **extra: Any):
+        self.offline = offline
+        self.runner_mirrors = tuple(runner_mirrors)
+        self.extra = extra
+        # Live providers, attached by the live-host and registry stages when available.
+        self.daemon: Any = None
+        self.registry: Any = None
+
+    def unavailable(self, need: str) -> Optional[str]:
+        """Why a live need cannot be met in this run, or None when it can."""
+        if need == "daemon":
+            if self.offline:
+                return "needs the Docker daemon, and --offline was given"
+            if self.daemon is None:
+                return "needs the Docker daemon, which this run could not reach"
+        elif need == "network":
+            if self.offline:
+                return "needs the network, and --offline was given"
+            if self.registry is None:
+                return "needs the network, which this run does not use"
+        return None
+
+
+CONTAINER_SKIP = (
+    "{kind} runners use no containers: the Docker runner's mounts, images and "
+    "registry credentials do not apply"
+)
+
+
+class Rule:
+    id: str = ""
+    name: str = ""
+    severity: Severity = Severity.ERROR
+    # subject kinds the rule is run on: "runner", "docker-config"
+    applies_to: Tuple[str, ...] = ("runner",)
+    # True: on a Linux Shell/Windows/macOS runner the rule is reported "skip"
+    docker_only: bool = True
+    # live data the rule needs: "daemon", "network". Without it: "skip" with the reason.
+    needs: FrozenSet[str] = frozenset()
+
+    # ---- documentation ----
+    @property
+    def doc(self) -> str:
+        module = sys.modules.get(type(self).__module__)
+        return ((module.__doc__ if module else None) or type(self).__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        doc = self.doc
+        return doc.splitlines()[0].strip().rstrip(".") if doc else self.name
+
+    @property
+    def docs_url(self) -> str:
+        return f"{DOCS_URL}#{self.id.lower()}-{self.name}"
+
+    # ---- applicability ----
+    def skip_reason(self, subject: Subject, ctx: Context) -> Optional[str]:
+        """Why the rule does not run on this subject, or None. Only called for applicable kinds."""
+        runner = subject.runner
+        if runner is not None and self.docker_only and runner.kind is not RunnerKind.LINUX_DOCKER:
+            return CONTAINER_SKIP.format(kind=runner.kind.label)
+        for need in sorted(self.needs):
+            why = ctx.unavailable(need)
+            if why:
+                return why
+        return None
+
+    def check(self, subject: Subject, ctx: Context) -> Iterable[Result]:  # pragma: no cover
+        raise NotImplementedError
+
+    # ---- result builders ----
+    def ok(self, message: str, at: Origin = NOWHERE, evidence: str = "") -> Result:
+        return Result(Status.PASS, message, "", at, evidence)
+
+    def warn(self, message: str, fix: str = "", at: Origin = NOWHERE, evidence: str = "",
+             severity: Optional[Severity] = None) -> Result:
+        return Result(Status.WARN, message, fix, at, evidence, severity)
+
+    def fail(self, message: str, fix: str = "", at: Origin = NOWHERE, evidence: str = "",
+             severity: Optional[Severity] = None) -> Result:
+        return Result(Status.FAIL, message, fix, at, evidence, severity)
+
+    def skip(self, reason: str, at: Origin = NOWHERE) -> Result:
+        return Result(Status.SKIP, reason, "", at)

@@ -1,0 +1,100 @@
+"""The host's Docker socket is bind-mounted into the runner at /var/run/docker.sock.
+
+**What it checks.** A Linux Docker runner has a bind mount whose container path
+is `/var/run/docker.sock` and whose host path is the Docker socket
+(`/var/run/docker.sock`, or `/run/docker.sock`, which is the same file on
+current distributions).
+
+**Why.** The runner does not run your build itself: it asks the host's Docker
+daemon to start sibling containers for each step (build, clone, pause,
+auth-proxy, services). Without the socket the runner cannot start any step.
+A socket mounted at another path inside the container is not found by the
+runner. A named volume called `docker.sock` is an empty folder, not the socket.
+
+**Fails**
+
+```sh
+docker container run -it \
+  -v /tmp:/tmp \
+  -v /var/lib/docker/containers:/var/lib/docker/containers:ro \
+  ...
+  docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner:1
+```
+
+**Passes**
+
+```sh
+docker container run -it \
+  -v /tmp:/tmp \
+  -v /var/run/docker.sock:/var/run/docker.sock \
+  -v /var/lib/docker/containers:/var/lib/docker/containers:ro \
+  ...
+```
+
+**Fix.** Add `-v /var/run/docker.sock:/var/run/docker.sock` (compose:
+`- /var/run/docker.sock:/var/run/docker.sock`). For a rootless daemon, or one
+started with another `--host`, mount that daemon's socket at
+`/var/run/docker.sock` inside the container.
+
+**References.** Atlassian, "Use your Docker images in self-hosted runners"
+(the generated start command); `../shared/reference/bitbucket-runners.md` §1.5.
+"""
+
+from doctor.model import Severity, normpath
+from doctor.rulebase import Rule
+
+TARGET = "/var/run/docker.sock"
+KNOWN_HOST_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+FIX = "add -v /var/run/docker.sock:/var/run/docker.sock to the runner's start command"
+
+
+class DockerSocket(Rule):
+    id = "RD101"
+    name = "docker-socket"
+    severity = Severity.ERROR
+
+    def check(self, subject, ctx):
+        runner = subject.runner
+        at_target = runner.mounts_at(TARGET)
+        if not at_target:
+            near = [m for m in runner.mounts if m.source and normpath(m.source) in KNOWN_HOST_SOCKETS]
+            if near:
+                m = near[-1]
+                yield self.fail(
+                    f"the Docker socket is mounted at {m.target}, but the runner looks for it at {TARGET}",
+                    f"mount it at the same path: -v {m.source}:{TARGET}", at=m.origin, evidence=m.raw)
+                return
+            where = [m for m in runner.mounts if m.target.endswith("docker.sock")]
+            yield self.fail(
+                "the host's Docker socket is not mounted: the runner cannot start step containers",
+                FIX, at=where[-1].origin if where else runner.origin)
+            return
+        m = at_target[-1]
+        if not m.is_bind:
+            yield self.fail(
+                f"{TARGET} is a {m.type} ({m.source or 'anonymous'}), not the host's socket",
+                FIX, at=m.origin, evidence=m.raw)
+            return
+        if m.read_only:
+            # ro on a socket bind does not stop connect(); docker allows it. Not a failure.
+            pass
+        src = normpath(m.source or "")
+        if src in KNOWN_HOST_SOCKETS:
+            yield self.ok(f"host socket {m.source} is mounted at {TARGET}", at=m.origin, evidence=m.raw)
+            return
+        if "$" in (m.source or ""):
+            yield self.ok(f"{m.source} is mounted at {TARGET} (a variable: make sure it names the daemon's socket)",
+                          at=m.origin, evidence=m.raw)
+            return
+        if src.endswith(".sock"):
+            yield self.warn(
+                f"{m.source} is mounted at {TARGET}: that is not the default socket path; it is right only "
+                "when it is the socket of the daemon this host runs (e.g. a rootless daemon's)",
+                "check with: docker context inspect --format '{{.Endpoints.docker.Host}}'", at=m.origin,
+                evidence=m.raw, severity=Severity.WARNING)
+            return
+        yield self.fail(f"{m.source} is mounted at {TARGET}, but it does not look like a Docker socket",
+                        FIX, at=m.origin, evidence=m.raw)
+
+
+RULE = DockerSocket()
