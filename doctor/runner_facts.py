@@ -1,0 +1,30 @@
+"""Facts about the Bitbucket Pipelines runner that several rules share (see ../shared/reference/bitbucket-runners.md)."""
+
+RUNNER_REPOSITORY = "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner"
+RUNNER_TAG = "1"
+# internal tags seen in Atlassian UI code; not for users
+INTERNAL_RUNNER_TAGS = ("stg-stable", "ddev-stable")
+
+# The helper images the runner pulls, with the documented defaults.
+HELPER_IMAGE_DEFAULTS = {
+    "PAUSE_IMAGE": "docker-hub.packages.atlassian.com/google/pause:latest",
+    "AUTH_PROXY_IMAGE": "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-auth-proxy:prod-stable",
+    "CLONE_IMAGE": "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-dvcs-tools:prod-stable",
+}
+
+REQUIRED_ENV = ("ACCOUNT_UUID", "RUNNER_UUID", "OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "WORKING_DIRECTORY")
+UUID_ENV = ("ACCOUNT_UUID", "RUNNER_UUID", "REPOSITORY_UUID")
+
+# Variables the Linux Docker runner reads (documented), plus the ones that are harmless and common.
+KNOWN_ENV = frozenset({
+    "ACCOUNT_UUID", "REPOSITORY_UUID", "RUNNER_UUID", "OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET",
+    "WORKING_DIRECTORY", "RUNTIME_PREREQUISITES_ENABLED", "PAUSE_IMAGE", "AUTH_PROXY_IMAGE", "CLONE_IMAGE",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "BITBUCKET_PIPELINES_RUNNER_BUILD_LOG_ENABLED", "JAVA_OPTS", "DOCKER_HOST", "TZ",
+})
+
+CONFIG_DIR = "/root/.docker"
+CONFIG_FILE = "/root/.docker/config.json"
+SOCKET_PATH = "/var/run/docker.sock"
+CONTAINERS_DIR = "/var/lib/docker/containers"
+MIN_CONTAINER_MEMORY = 512 * 1024 * 1024
