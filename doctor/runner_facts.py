@@ -28,3 +28,20 @@ CONFIG_FILE = "/root/.docker/config.json"
 SOCKET_PATH = "/var/run/docker.sock"
 CONTAINERS_DIR = "/var/lib/docker/containers"
 MIN_CONTAINER_MEMORY = 512 * 1024 * 1024
+
+
+def custom_helper_images(runner):
+    """The helper image variables (PAUSE_IMAGE, AUTH_PROXY_IMAGE, CLONE_IMAGE) set to a non-default image.
+
+    Returns the effective EnvVar of each (the last one of a name wins); a value given by an unresolved
+    reference (``$VAR``) counts as custom, since it may name a private image.
+    """
+    out = []
+    for name, default in HELPER_IMAGE_DEFAULTS.items():
+        var = runner.env_var(name)
+        if var is None:
+            continue
+        if var.value is not None and var.value.strip() in ("", default):
+            continue
+        out.append(var)
+    return out

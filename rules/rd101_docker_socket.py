@@ -1,4 +1,4 @@
-"""The host's Docker socket is bind-mounted into the runner at /var/run/docker.sock.
+r"""The host's Docker socket is bind-mounted into the runner at /var/run/docker.sock.
 
 **What it checks.** A Linux Docker runner has a bind mount whose container path
 is `/var/run/docker.sock` and whose host path is the Docker socket

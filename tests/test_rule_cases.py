@@ -103,3 +103,18 @@ def test_every_rule_is_documented():
         assert doc, rid
         for heading in ("Why", "Fails", "Passes", "Fix"):
             assert f"**{heading}" in doc or f"## {heading}" in doc, f"{rid} docstring lacks a '{heading}' part"
+
+
+def test_rule_docstrings_keep_their_backslashes():
+    """A `\\` at the end of a line in a normal docstring joins the lines: examples must be raw strings."""
+    import ast
+
+    for rid, rule in engine.all_rules().items():
+        module = __import__(type(rule).__module__, fromlist=["_"])
+        with open(module.__file__, encoding="utf-8") as fh:
+            source = fh.read()
+        tree = ast.parse(source)
+        first = tree.body[0]
+        seg = ast.get_source_segment(source, first)
+        if "\\\n" in seg:
+            assert seg.lstrip().lower().startswith('r"""'), f"{rid}: make the module docstring a raw string (r\"\"\")"

@@ -67,15 +67,18 @@ def _runner_subject(setup: RunnerSetup, used: set) -> Subject:
     return Subject(sid, "runner", setup.origin.path, setup.origin.line, title, runner=setup)
 
 
-def parse_target(path: str, opts: LoadOptions) -> List[object]:
-    """Runner setups and standalone Docker configs in one TARGET. Raises InputError."""
-    text, err, _mode = read_text(path)
+def parse_target(path: str, opts: LoadOptions, text: Optional[str] = None) -> List[object]:
+    """Runner setups and standalone Docker configs in one TARGET (or given text). Raises InputError."""
     if text is None:
-        raise InputError(path, err or "cannot be read")
+        text, err, _mode = read_text(path)
+        if text is None:
+            raise InputError(path, err or "cannot be read")
     if not text.strip():
         raise InputError(path, "the file is empty: no Bitbucket runner configuration found")
     form = detect(text, path)
     if form == "docker-config":
+        if path == STDIN:
+            raise InputError(path, "give a Docker config as a file (--docker-config PATH), not on standard input")
         return [load_docker_config(path, Origin(path), "given")]
     if form == "inspect":
         from doctor.inputs import inspect
@@ -105,12 +108,19 @@ def parse_target(path: str, opts: LoadOptions) -> List[object]:
     return list(found)
 
 
-def load_targets(paths: Sequence[str], opts: LoadOptions) -> List[Subject]:
-    """Subjects for every TARGET. A config.json TARGET is the config the runners in this run will read."""
+STDIN = "<stdin>"
+
+
+def load_targets(paths: Sequence[str], opts: LoadOptions, stdin_text: Optional[str] = None) -> List[Subject]:
+    """Subjects for every TARGET. A config.json TARGET is the config the runners in this run will read.
+
+    The TARGET ``-`` is standard input (``stdin_text``), shown as ``<stdin>``.
+    """
     runners: List[RunnerSetup] = []
     configs: List[DockerConfig] = []
     for path in paths:
-        for item in parse_target(path, opts):
+        items = parse_target(STDIN, opts, stdin_text or "") if path == "-" else parse_target(path, opts)
+        for item in items:
             if isinstance(item, DockerConfig):
                 configs.append(item)
             else:

@@ -134,17 +134,30 @@ class RunArgs:
         self.problems: List[SyntaxProblem] = []
 
 
+def _intended(w: Word) -> Word:
+    """A word that starts with a backslash-escaped blank (" -v") as its author meant it ("-v").
+
+    The mistake itself is reported from the word splitter (RD003); parsing the intent lets the other
+    rules still check what the command was meant to do.
+    """
+    if not w.escaped_space_start:
+        return w
+    return Word(w.text.lstrip(" \t"), w.raw, w.origin, w.quoted, w.expands, False)
+
+
+def _value_word(option: Word, value: Word) -> Word:
+    """An option given its value in the next word: the option's origin, the value word's quoting/expansion."""
+    return Word(value.text, value.raw, option.origin, value.quoted, value.expands, value.escaped_space_start)
+
+
 def parse_run_args(words: Sequence[Word]) -> RunArgs:
     out = RunArgs()
+    words = [_intended(w) for w in words]
     i = 0
     n = len(words)
     while i < n:
         w = words[i]
         t = w.text
-        if w.escaped_space_start:
-            # " -v": not an option, and not an image either - docker would fail here
-            i += 1
-            continue
         if t == "--":
             i += 1
             break
@@ -160,6 +173,7 @@ def parse_run_args(words: Sequence[Word]) -> RunArgs:
                         continue
                     i += 1
                     val = words[i].text
+                    w = _value_word(w, words[i])
                 out.options.append((name, val, w))
             elif name in BOOL_OPTIONS:
                 out.options.append((name, val if eq else "", w))
@@ -192,6 +206,7 @@ def parse_run_args(words: Sequence[Word]) -> RunArgs:
                             break
                         i += 1
                         rest = words[i].text
+                        w = _value_word(w, words[i])
                     out.options.append((SHORT_VALUE[c], rest, w))
                     break
                 out.problems.append(SyntaxProblem(

@@ -109,7 +109,7 @@ def _start_script(cmd: Command, path: Optional[str]) -> Optional[RunnerSetup]:
         if w.expands and "$" in w.text:
             setup.env.append(EnvVar(name, None, w.origin, "reference", raw=w.text))
         else:
-            setup.env.append(EnvVar(name, w.text, w.origin, "argument", raw=w.text))
+            setup.env.append(EnvVar(name, w.text, w.origin, "argument", raw=w.raw))
     if runtime is not None:
         setup.flags["runtime"] = (runtime.text, runtime.origin)
     return setup

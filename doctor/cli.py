@@ -1,0 +1,198 @@
+"""The command line: `runner-doctor check | rules | explain`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional, Sequence
+
+from doctor import __version__
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Preflight doctor for Bitbucket Pipelines self-hosted runners.
+
+Reads how a Linux Docker runner is (or will be) started - a shell script or pasted
+`docker run` command, a Docker Compose file, a systemd unit, `docker inspect` output -
+plus the Docker config.json the runner will read, and reports what is wrong, with
+a rule id, where it is, and how to fix it.
+"""
+
+CHECK_EPILOG = """\
+TARGET forms are detected from the content. `-` reads standard input.
+exit codes: 0 no failing check; 1 at least one check failed (status fail or error);
+            2 usage or input error (one line on stderr).
+examples:
+  runner-doctor check start-runner.sh
+  runner-doctor check docker-compose.yml --docker-config ~/.docker/config.json
+  runner-doctor check --format json --select RD1 runner.service
+  docker inspect runner-1234 | runner-doctor check -
+"""
+
+
+def _rule_list(values: Optional[List[str]]) -> List[str]:
+    return [v for v in (values or []) if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runner-doctor", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run 'runner-doctor COMMAND --help' for a command's options. "
+               "With no COMMAND, 'check' is assumed.")
+    parser.add_argument("--version", action="version", version=f"runner-doctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="check runner configurations (the default command)",
+                           description="Check runner configurations.", epilog=CHECK_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    check.add_argument("targets", nargs="*", metavar="TARGET",
+                       help="a start script, compose file, systemd unit, docker inspect JSON or Docker config.json")
+    check.add_argument("--docker-config", metavar="PATH",
+                       help="the Docker config.json the runner will read (overrides the one found at its mount)")
+    check.add_argument("--offline", action="store_true",
+                       help="use no daemon and no network: rules that need them are reported as skip")
+    check.add_argument("--format", choices=("rich", "json"), default="rich",
+                       help="rich: the report for people (default); json: one JSON document for machines")
+    check.add_argument("--select", action="append", metavar="IDS",
+                       help="only these rules: ids, prefixes (RD1 = RD1xx) or names, comma-separated; repeatable")
+    check.add_argument("--ignore", action="append", metavar="IDS", help="leave out these rules; same forms")
+    check.add_argument("--runner-image", action="append", metavar="REPOSITORY", default=[],
+                       help="also accept this repository as the runner image (a mirror); repeatable")
+
+    rules = sub.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=("rich", "json", "markdown"), default="rich",
+                       help="markdown prints the rule documentation page (docs/rules.md)")
+
+    explain = sub.add_parser("explain", help="show a rule's documentation")
+    explain.add_argument("rule", metavar="RULE", help="a rule id (RD102) or name (containers-dir-readonly)")
+    return parser
+
+
+def _stderr(msg: str) -> None:
+    sys.stderr.write(f"runner-doctor: {msg}\n")
+
+
+def _console(file=None):
+    from rich.console import Console
+
+    return Console(file=file or sys.stdout, highlight=False, soft_wrap=False)
+
+
+def cmd_check(args) -> int:
+    from doctor import engine
+    from doctor.inputs import load_targets
+    from doctor.inputs.common import LoadOptions
+    from doctor.model import InputError, Status
+    from doctor.redact import Redactor, collect_secrets
+    from doctor.rulebase import Context
+
+    if not args.targets:
+        _stderr("no TARGET given: name the runner's start script, compose file, systemd unit, "
+                "docker inspect JSON or config.json (checking the live host needs a later version)")
+        return EXIT_USAGE
+    if args.targets.count("-") > 1:
+        _stderr("'-' (standard input) can be given only once")
+        return EXIT_USAGE
+    if args.docker_config:
+        from doctor.inputs.files import read_text
+
+        _text, err, _mode = read_text(args.docker_config)
+        if err:
+            _stderr(f"{args.docker_config}: {err} (given with --docker-config)")
+            return EXIT_USAGE
+    try:
+        rules = engine.select_rules(_rule_list(args.select), _rule_list(args.ignore))
+    except engine.SelectionError as exc:
+        _stderr(str(exc))
+        return EXIT_USAGE
+    opts = LoadOptions(docker_config=args.docker_config, runner_mirrors=tuple(args.runner_image))
+    stdin_text = None
+    if "-" in args.targets:
+        data = sys.stdin.buffer.read(4 * 1024 * 1024 + 1)
+        from doctor.inputs.files import decode_text
+
+        stdin_text, err = decode_text(data)
+        if err:
+            _stderr(f"<stdin>: {err}")
+            return EXIT_USAGE
+    try:
+        subjects = load_targets(args.targets, opts, stdin_text)
+    except InputError as exc:
+        _stderr(f"{exc.path}: {exc.reason}")
+        return EXIT_USAGE
+    ctx = Context(offline=args.offline, runner_mirrors=tuple(args.runner_image))
+    findings = engine.run(subjects, rules, ctx)
+    redact = Redactor(collect_secrets(subjects))
+    if args.format == "json":
+        from doctor.reporters import json_report
+
+        json_report.render(subjects, findings, redact, sys.stdout)
+    else:
+        from doctor.reporters import rich_report
+
+        rich_report.render(subjects, findings, redact, _console())
+    failed = any(f.status in (Status.FAIL, Status.ERROR) for f in findings)
+    return EXIT_FAIL if failed else EXIT_OK
+
+
+def cmd_rules(args) -> int:
+    from doctor import engine
+    from doctor.reporters import rule_docs
+
+    rules = list(engine.all_rules().values())
+    if args.format == "markdown":
+        sys.stdout.write(rule_docs.markdown(rules))
+    elif args.format == "json":
+        import json
+
+        json.dump(rule_docs.as_json(rules), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        rule_docs.table(rules, _console())
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from doctor import engine
+    from doctor.reporters import rule_docs
+
+    wanted = args.rule.strip()
+    for rule in engine.all_rules().values():
+        if rule.id == wanted.upper() or rule.name == wanted.lower():
+            rule_docs.explain(rule, _console())
+            return EXIT_OK
+    _stderr(f"no rule {wanted!r}; 'runner-doctor rules' lists them")
+    return EXIT_USAGE
+
+
+COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "check")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return COMMANDS[args.command](args)
+    except SystemExit as exc:  # argparse: --help/--version (0) and usage errors (2)
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_USAGE
+    except KeyboardInterrupt:
+        _stderr("interrupted")
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the user
+        _stderr(f"internal error ({type(exc).__name__}); please report it with the command you ran")
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Keeping secrets out of every output.
+
+Rules are written never to put a secret in a message. As a second line of
+defence every reporter passes all text through :class:`Redactor`, which knows
+every secret string found in this run's inputs (OAuth client secrets, registry
+passwords, ``auth`` blobs, tokens) and replaces any occurrence with ``****``.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Iterable, List, Set
+
+from doctor.model import Subject
+
+MASK = "****"
+MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
+
+
+def _config_secrets(cfg) -> Set[str]:
+    try:
+        from doctor.dockerconfig import secret_strings
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return set()
+    try:
+        return set(secret_strings(cfg))
+    except Exception:  # noqa: BLE001 - a broken config must not break redaction
+        return set()
+
+
+def collect_secrets(subjects: Iterable[Subject]) -> Set[str]:
+    found: Set[str] = set()
+    for subject in subjects:
+        runner = subject.runner
+        if runner is not None:
+            for var in runner.env:
+                if var.is_secret:
+                    for v in (var.value, var.raw):
+                        if v and "$" not in v:
+                            found.add(v)
+        cfg = subject.config
+        if cfg is not None:
+            found |= _config_secrets(cfg)
+    # the base64 forms too: an auth blob is base64("user:password")
+    for s in list(found):
+        found.add(base64.b64encode(s.encode()).decode())
+    return {s for s in found if len(s) >= MIN_SECRET_LEN}
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()):
+        # longest first, so that a secret containing another is masked whole
+        self.secrets: List[str] = sorted(set(secrets), key=len, reverse=True)
+
+    def __call__(self, text):
+        if not text or not self.secrets or not isinstance(text, str):
+            return text
+        for s in self.secrets:
+            if s in text:
+                text = text.replace(s, MASK)
+        return text

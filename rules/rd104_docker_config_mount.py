@@ -1,0 +1,100 @@
+r"""A Docker config.json for private helper images is mounted where the runner reads it: /root/.docker.
+
+**What it checks.** A mount with container path `/root/.docker` (the folder) or
+`/root/.docker/config.json` (the file).
+
+- A config mounted anywhere else (`-v ~/.docker:/home/runner/.docker`,
+  `-v ./config.json:/config.json`): fail, the runner never reads it.
+- A config given with `--docker-config` while the start command mounts none:
+  warn, the runner will not see it.
+- Custom PAUSE_IMAGE, AUTH_PROXY_IMAGE or CLONE_IMAGE and no config mount: warn
+  offline (the images may be public; the registry check decides online).
+- A config mount with the default images, or no custom images and no mount: pass.
+
+**Why.** When the helper images come from a private registry the runner logs
+in with the basic credentials of `/root/.docker/config.json` inside its
+container, and only there.
+
+**Fails**
+
+```sh
+docker container run -it \
+  -v /home/ci/.docker:/home/runner/.docker:ro \
+  -e PAUSE_IMAGE=registry.acme.example:5443/mirror/pause:3.9 \
+  ...
+```
+
+**Passes**
+
+```sh
+docker container run -it \
+  -v /home/ci/.docker:/root/.docker:ro \
+  -e PAUSE_IMAGE=registry.acme.example:5443/mirror/pause:3.9 \
+  ...
+```
+
+**Fix.** Mount the folder, `-v /path/to/.docker:/root/.docker`, or the file,
+`-v /path/to/.docker/config.json:/root/.docker/config.json`. The file must hold
+basic credentials only (see RD302, RD303).
+
+**References.** Atlassian, "Use your Docker images in self-hosted runners";
+`../shared/reference/bitbucket-runners.md` §3.2.
+"""
+
+from doctor.model import Severity, normpath
+from doctor.runner_facts import CONFIG_DIR, CONFIG_FILE, custom_helper_images
+from doctor.rulebase import Rule
+
+
+def _looks_like_config(m):
+    for p in (m.source or "", m.target):
+        p = normpath(p)
+        if p.endswith("/.docker") or p.endswith(".docker/config.json") or p.endswith("/config.json") \
+                or p == ".docker":
+            return True
+    return False
+
+
+class DockerConfigMount(Rule):
+    id = "RD104"
+    name = "docker-config-mount"
+    severity = Severity.ERROR
+
+    def check(self, subject, ctx):
+        runner = subject.runner
+        mount = runner.docker_config_mount
+        custom = custom_helper_images(runner)
+        names = ", ".join(v.name for v in custom)
+        if mount is None:
+            misplaced = [m for m in runner.mounts if _looks_like_config(m)]
+            if misplaced:
+                m = misplaced[-1]
+                is_file = normpath(m.target).endswith(".json")
+                right = CONFIG_FILE if is_file else CONFIG_DIR
+                yield self.fail(f"a Docker config is mounted at {m.target}, but the runner reads only {right}",
+                                f"mount it at {right}: -v {m.source}:{right}:ro", at=m.origin, evidence=m.raw)
+                return
+            cfg = runner.docker_config
+            if cfg is not None and cfg.how == "given":
+                yield self.warn(f"a Docker config was given ({cfg.path}), but the start command mounts none at "
+                                f"{CONFIG_DIR}: the runner will not read it",
+                                f"add -v /path/to/.docker:{CONFIG_DIR}:ro to the start command",
+                                at=runner.origin, severity=Severity.WARNING)
+                return
+            if custom:
+                yield self.warn(f"{names} name{'s' if len(custom) == 1 else ''} custom image"
+                                f"{'s' if len(custom) > 1 else ''} but no Docker config is mounted: fine if "
+                                "they are public, a pull failure if they are private",
+                                f"for private images mount a config.json with basic credentials: "
+                                f"-v /path/to/.docker:{CONFIG_DIR}:ro", at=custom[0].origin,
+                                severity=Severity.WARNING)
+                return
+            yield self.ok("the helper images are the defaults: no Docker config is needed")
+            return
+        what = "folder" if normpath(mount.target) == CONFIG_DIR else "file"
+        detail = f" for {names}" if custom else ""
+        yield self.ok(f"a Docker config {what} is mounted at {mount.target}{detail}", at=mount.origin,
+                      evidence=mount.raw)
+
+
+RULE = DockerConfigMount()
