@@ -181,6 +181,10 @@ def parse_run_args(words: Sequence[Word]) -> RunArgs:
                 out.problems.append(SyntaxProblem(
                     "unknown-option", f"docker run has no option --{name}: docker refuses the command "
                     f"(\"unknown flag: --{name}\")", w.origin, f"remove --{name} or correct its spelling"))
+                # recovery: a misspelt option most likely takes a value when a plain word follows and
+                # the image still comes after it
+                if not eq and i + 2 < n and not words[i + 1].text.startswith("-"):
+                    i += 1
             i += 1
             continue
         if t.startswith("-") and len(t) > 1:
