@@ -304,6 +304,10 @@ def env_from_assignment(text: str, word: Word, environ: Mapping[str, EnvVar], so
             resolved = val
             for r in refs:
                 resolved = re.sub(r"\$\{" + r + r"[^}]*\}|\$" + r + r"\b", lambda _m, r=r: environ[r].value, resolved)
+            # a value that comes from an env file is not written in the command itself
+            from_file = next((environ[r] for r in refs if environ[r].source == "env-file"), None)
+            if from_file is not None:
+                return EnvVar(name, resolved, word.origin, "env-file", raw=val, env_file=from_file.env_file)
             return EnvVar(name, resolved, word.origin, "literal", raw=val)
         return EnvVar(name, None, word.origin, "reference", raw=val)
     return EnvVar(name, val, word.origin, source, raw=val)

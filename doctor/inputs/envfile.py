@@ -60,7 +60,8 @@ def read_env_file(
     for cand in candidates:
         text, err, mode = read_text(cand)
         if text is not None:
-            shown = cand if os.path.isabs(written) else written
+            rel = os.path.relpath(cand)
+            shown = cand if os.path.isabs(written) or rel.startswith("..") else rel
             return EnvFileRef(written, cand, origin, mode, None, optional), parse_env_text(text, shown, dialect)
         last_error = err or "cannot be read"
         if err != "no such file":
