@@ -35,7 +35,8 @@ def collect_secrets(subjects: Iterable[Subject]) -> Set[str]:
         if runner is not None:
             for var in runner.env:
                 if var.is_secret:
-                    for v in (var.value, var.raw):
+                    # an inherited variable's raw is its name (-e NAME), not a value
+                    for v in (var.value, var.raw if var.source != "inherited" else None):
                         if v and "$" not in v:
                             found.add(v)
         cfg = subject.config

@@ -1,4 +1,4 @@
-"""The runner image is Atlassian's runner (or a mirror you named) on the tag `1`.
+r"""The runner image is Atlassian's runner (or a mirror you named) on the tag `1`.
 
 **What it checks.** The image of a Linux Docker runner is
 `docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner`,

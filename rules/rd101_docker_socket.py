@@ -40,12 +40,12 @@ started with another `--host`, mount that daemon's socket at
 (the generated start command); `../shared/reference/bitbucket-runners.md` §1.5.
 """
 
+from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.rulebase import Rule
 
 TARGET = "/var/run/docker.sock"
 KNOWN_HOST_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
-FIX = "add -v /var/run/docker.sock:/var/run/docker.sock to the runner's start command"
 
 
 class DockerSocket(Rule):
@@ -62,18 +62,18 @@ class DockerSocket(Rule):
                 m = near[-1]
                 yield self.fail(
                     f"the Docker socket is mounted at {m.target}, but the runner looks for it at {TARGET}",
-                    f"mount it at the same path: -v {m.source}:{TARGET}", at=m.origin, evidence=m.raw)
+                    f"mount it at the same path: {suggest.mount(runner, m.source, TARGET)}", at=m.origin, evidence=m.raw)
                 return
             where = [m for m in runner.mounts if m.target.endswith("docker.sock")]
             yield self.fail(
                 "the host's Docker socket is not mounted: the runner cannot start step containers",
-                FIX, at=where[-1].origin if where else runner.origin)
+                f"add {suggest.mount(runner, TARGET, TARGET)}", at=where[-1].origin if where else runner.origin)
             return
         m = at_target[-1]
         if not m.is_bind:
             yield self.fail(
                 f"{TARGET} is a {m.type} ({m.source or 'anonymous'}), not the host's socket",
-                FIX, at=m.origin, evidence=m.raw)
+                f"add {suggest.mount(runner, TARGET, TARGET)}", at=m.origin, evidence=m.raw)
             return
         if m.read_only:
             # ro on a socket bind does not stop connect(); docker allows it. Not a failure.
@@ -94,7 +94,7 @@ class DockerSocket(Rule):
                 evidence=m.raw, severity=Severity.WARNING)
             return
         yield self.fail(f"{m.source} is mounted at {TARGET}, but it does not look like a Docker socket",
-                        FIX, at=m.origin, evidence=m.raw)
+                        f"add {suggest.mount(runner, TARGET, TARGET)}", at=m.origin, evidence=m.raw)
 
 
 RULE = DockerSocket()

@@ -40,11 +40,11 @@ non-default data-root (`docker info -f '{{ .DockerRootDir }}'`), mount
 **References.** Atlassian's generated start command; `../shared/reference/bitbucket-runners.md` §1.5, §4.
 """
 
+from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.runner_facts import CONTAINERS_DIR
 from doctor.rulebase import Rule
 
-FIX = f"add -v {CONTAINERS_DIR}:{CONTAINERS_DIR}:ro to the runner's start command"
 
 
 class ContainersDirReadonly(Rule):
@@ -61,19 +61,19 @@ class ContainersDirReadonly(Rule):
             if elsewhere:
                 m = elsewhere[-1]
                 yield self.fail(f"{m.source} is mounted at {m.target}, but the runner reads {CONTAINERS_DIR}",
-                                f"mount it at {CONTAINERS_DIR}: -v {m.source}:{CONTAINERS_DIR}:ro",
+                                f"mount it at {CONTAINERS_DIR}: {suggest.mount(runner, m.source, CONTAINERS_DIR, True)}",
                                 at=m.origin, evidence=m.raw)
                 return
             yield self.fail(f"{CONTAINERS_DIR} is not mounted: the runner cannot read the step containers' logs",
-                            FIX, at=runner.origin)
+                            f"add {suggest.mount(runner, CONTAINERS_DIR, CONTAINERS_DIR, True)}", at=runner.origin)
             return
         m = mounts[-1]
         if not m.is_bind:
             yield self.fail(f"{CONTAINERS_DIR} is a {m.type} ({m.source or 'anonymous'}), not the host's folder",
-                            FIX, at=m.origin, evidence=m.raw)
+                            f"add {suggest.mount(runner, CONTAINERS_DIR, CONTAINERS_DIR, True)}", at=m.origin, evidence=m.raw)
             return
         if not m.read_only:
-            fix = (f"add ':ro': -v {m.source}:{m.target}:ro" if m.raw.startswith("-v")
+            fix = (f"add ':ro': {suggest.mount(runner, m.source, m.target, True)}" if ":" in m.raw
                    else "mount it read-only (compose 'read_only: true', --mount ...,readonly)")
             yield self.fail(f"{CONTAINERS_DIR} is mounted writable: the runner only reads logs there", fix,
                             at=m.origin, evidence=m.raw)

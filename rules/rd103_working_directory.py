@@ -44,6 +44,7 @@ real-world `/tmp/runner-N:/tmp` configurations).
 import os
 import posixpath
 
+from doctor import suggest
 from doctor.inputs.files import resolve_host_path
 from doctor.model import Severity, normpath
 from doctor.rulebase import Rule
@@ -70,8 +71,9 @@ class WorkingDirectory(Rule):
         var = runner.env_var("WORKING_DIRECTORY")
         if var is None:
             yield self.fail("WORKING_DIRECTORY is not set: the runner does not know where to prepare steps",
-                            "add -e WORKING_DIRECTORY=/tmp and -v /tmp:/tmp (or another folder, the same "
-                            "path on both sides)", at=runner.origin)
+                            f"add {suggest.env(runner, 'WORKING_DIRECTORY', '/tmp')} and "
+                            f"{suggest.mount(runner, '/tmp', '/tmp')} (or another folder, the same path on both "
+                            "sides)", at=runner.origin)
             return
         if var.value is None:
             yield self.skip(f"WORKING_DIRECTORY is {var.describe()}: its mount cannot be checked here",
@@ -84,7 +86,7 @@ class WorkingDirectory(Rule):
             return
         wd = normpath(wd)
         m = _covering_mount(runner, wd)
-        same = f"-v {wd}:{wd}"
+        same = suggest.mount(runner, wd, wd)
         if m is None:
             yield self.fail(f"WORKING_DIRECTORY={wd} is not mounted from the host: step containers, created by "
                             "the host's daemon, will not see what the runner prepares there",
@@ -111,7 +113,8 @@ class WorkingDirectory(Rule):
                 f"host {source} is mounted at {m.target}: whatever the variable holds, the host path starts "
                 f"with {prefix}, not {m.target}; step containers, created by the host's daemon, look for "
                 f"{wd} on the host",
-                f"use the same path on both sides: -v {source}:{source} -e WORKING_DIRECTORY={source}",
+                f"use the same path on both sides: {suggest.mount(runner, source, source)} and "
+                f"{suggest.env(runner, 'WORKING_DIRECTORY', source)}",
                 at=m.origin, evidence=m.raw)
             return
         host = resolve_host_path(source, runner.base_dir) if not source.startswith("/") else normpath(source)
@@ -126,7 +129,8 @@ class WorkingDirectory(Rule):
             f"host {shown_host} is mounted at {m.target}, so WORKING_DIRECTORY={wd} is {host_wd} on the host: "
             "step containers are created by the host's daemon, which looks for "
             f"{wd} on the host",
-            f"use the same path on both sides: -v {host_wd}:{host_wd} -e WORKING_DIRECTORY={host_wd}",
+            f"use the same path on both sides: {suggest.mount(runner, host_wd, host_wd)} and "
+            f"{suggest.env(runner, 'WORKING_DIRECTORY', host_wd)}",
             at=m.origin, evidence=m.raw)
 
 

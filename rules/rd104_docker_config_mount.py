@@ -41,6 +41,7 @@ basic credentials only (see RD302, RD303).
 `../shared/reference/bitbucket-runners.md` §3.2.
 """
 
+from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.runner_facts import CONFIG_DIR, CONFIG_FILE, custom_helper_images
 from doctor.rulebase import Rule
@@ -72,13 +73,13 @@ class DockerConfigMount(Rule):
                 is_file = normpath(m.target).endswith(".json")
                 right = CONFIG_FILE if is_file else CONFIG_DIR
                 yield self.fail(f"a Docker config is mounted at {m.target}, but the runner reads only {right}",
-                                f"mount it at {right}: -v {m.source}:{right}:ro", at=m.origin, evidence=m.raw)
+                                f"mount it at {right}: {suggest.mount(runner, m.source, right, True)}", at=m.origin, evidence=m.raw)
                 return
             cfg = runner.docker_config
             if cfg is not None and cfg.how == "given":
                 yield self.warn(f"a Docker config was given ({cfg.path}), but the start command mounts none at "
                                 f"{CONFIG_DIR}: the runner will not read it",
-                                f"add -v /path/to/.docker:{CONFIG_DIR}:ro to the start command",
+                                f"add {suggest.mount(runner, '/path/to/.docker', CONFIG_DIR, True)}",
                                 at=runner.origin, severity=Severity.WARNING)
                 return
             if custom:
@@ -86,7 +87,7 @@ class DockerConfigMount(Rule):
                                 f"{'s' if len(custom) > 1 else ''} but no Docker config is mounted: fine if "
                                 "they are public, a pull failure if they are private",
                                 f"for private images mount a config.json with basic credentials: "
-                                f"-v /path/to/.docker:{CONFIG_DIR}:ro", at=custom[0].origin,
+                                f"{suggest.mount(runner, '/path/to/.docker', CONFIG_DIR, True)}", at=custom[0].origin,
                                 severity=Severity.WARNING)
                 return
             yield self.ok("the helper images are the defaults: no Docker config is needed")

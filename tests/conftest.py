@@ -3,6 +3,8 @@ import sys
 
 import pytest
 
+from tests.lab.dockerd import docker_lab  # noqa: F401  (private Docker engine fixture)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures")
 

@@ -35,6 +35,9 @@ def detect(text: str, path: str) -> str:
                 return "docker-config"
             if os.path.basename(path) == "config.json":
                 return "docker-config"
+            # a cut-off paste of docker inspect output: the inspect parser reports where it breaks
+            if re.search(r'"(HostConfig|GraphDriver|NetworkSettings)"\s*:', text):
+                return "inspect"
         if isinstance(data, dict) and ("HostConfig" in data or "Config" in data and "Mounts" in data):
             return "inspect"
         if isinstance(data, list) and data and all(isinstance(x, dict) for x in data) and any(

@@ -50,6 +50,8 @@ def read_env_file(
 
     A relative path is tried relative to each of ``base_dirs`` in turn (the input
     file's folder, then the current folder), as the file could be run from either.
+    Variables read from it carry the file's path relative to the last of ``base_dirs``
+    (the current folder) when it lies below it, else its absolute path.
     """
     candidates: List[str] = []
     for base in base_dirs:
@@ -60,7 +62,8 @@ def read_env_file(
     for cand in candidates:
         text, err, mode = read_text(cand)
         if text is not None:
-            rel = os.path.relpath(cand)
+            # shown relative to the current folder (the last base dir) when it is below it
+            rel = os.path.relpath(cand, base_dirs[-1] or os.getcwd()) if base_dirs else os.path.relpath(cand)
             shown = cand if os.path.isabs(written) or rel.startswith("..") else rel
             return EnvFileRef(written, cand, origin, mode, None, optional), parse_env_text(text, shown, dialect)
         last_error = err or "cannot be read"
