@@ -246,3 +246,11 @@ def test_garbage_never_raises_anything_but_an_input_error(tmp_path):
             script.parse(text, "x.sh", LoadOptions())
         except InputError:
             pass
+
+
+def test_env_files_are_read_before_every_e_option(tmp_path):
+    (tmp_path / "w.env").write_text("WORKING_DIRECTORY=/srv/runner\nX=from-file\n")
+    (tmp_path / "start.sh").write_text(f"docker run -e WORKING_DIRECTORY=/tmp --env-file w.env {RUNNER}\n")
+    setup = script.parse((tmp_path / "start.sh").read_text(), str(tmp_path / "start.sh"), LoadOptions())[0]
+    assert setup.env_value("WORKING_DIRECTORY") == "/tmp"
+    assert setup.env_value("X") == "from-file"

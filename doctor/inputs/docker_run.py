@@ -334,13 +334,16 @@ def build_runner(
         base_dir=base_dir,
     )
     setup.syntax_problems.extend(args.problems)
+    # docker reads every --env-file before every -e, whatever their order on the command line
+    # (cli/command/container/opts.go: readKVStrings(envFiles, env)), so a -e always wins
+    from_files: List[EnvVar] = []
     for name, val, w in args.options:
         if name == "env":
             setup.env.append(env_from_assignment(val, w, environ))
         elif name == "env-file":
             ref, vars_ = read_env_file(val, w.origin, base_dir)
             setup.env_files.append(ref)
-            setup.env.extend(vars_)
+            from_files.extend(vars_)
         elif name == "volume":
             setup.mounts.append(parse_volume(val, w, base_dir))
         elif name == "mount":
@@ -358,6 +361,7 @@ def build_runner(
             setup.flags["network"] = (val, w.origin)
         if name in RECORDED:
             setup.flags[name] = (val, w.origin)
+    setup.env[:0] = from_files
     if args.image is not None:
         image = args.image.text
         if args.image.expands:
