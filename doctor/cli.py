@@ -172,6 +172,12 @@ COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain}
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal or log that cannot show every character gets '?' instead of a crash
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):
+            pass
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "check")
     parser = build_parser()

@@ -211,3 +211,30 @@ def test_a_broken_rule_becomes_an_error_finding_and_the_others_still_run():
     assert [f.status for f in findings] == [Status.ERROR, Status.FAIL]
     assert "do-not-print-me" not in findings[0].message
     assert "KeyError" in findings[0].message
+
+
+def test_a_terminal_that_cannot_show_unicode_gets_a_report_not_a_crash():
+    proc = run_cli(["check", os.path.join(ROOT, "examples", "broken-runner.sh")], env={"PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 1 and "Result: FAIL" in proc.stdout and proc.stderr == ""
+
+
+class _NeedsDaemon(Rule):
+    id = "RD998"
+    name = "needs-daemon"
+    needs = frozenset({"daemon"})
+
+    def check(self, subject, ctx):
+        yield self.ok("the daemon answered")
+
+
+def test_a_rule_that_needs_live_data_is_skipped_with_the_reason():
+    setup = RunnerSetup(kind=RunnerKind.LINUX_DOCKER, form="docker-run", origin=Origin("x.sh", 1, 1))
+    subject = Subject("x.sh:1", "runner", "x.sh", 1, "x", runner=setup)
+    [offline] = engine.run([subject], [_NeedsDaemon()], Context(offline=True))
+    assert offline.status is Status.SKIP and "--offline" in offline.message
+    [unreachable] = engine.run([subject], [_NeedsDaemon()], Context())
+    assert unreachable.status is Status.SKIP and "could not reach" in unreachable.message
+    ctx = Context()
+    ctx.daemon = object()
+    [live] = engine.run([subject], [_NeedsDaemon()], ctx)
+    assert live.status is Status.PASS

@@ -27,9 +27,13 @@ MARKS = {
 ASCII_MARKS = {Status.PASS: "ok", Status.WARN: "!", Status.FAIL: "X", Status.SKIP: "-", Status.ERROR: "E"}
 
 
+def _unicode(console: Console) -> bool:
+    return console.encoding.lower().replace("-", "") in ("utf8", "utf16")
+
+
 def _mark(status: Status, console: Console) -> Text:
     sym, style = MARKS[status]
-    if console.encoding.lower().replace("-", "") not in ("utf8", "utf16"):
+    if not _unicode(console):
         sym = ASCII_MARKS[status]
     return Text(sym, style=style)
 
@@ -72,8 +76,10 @@ def render(subjects: Sequence[Subject], findings: List[Finding], redact: Redacto
         mine = by_subject.get(subject.id, [])
         kind = ""
         if subject.runner and subject.runner.kind.label not in subject.title:
-            kind = f" · {subject.runner.kind.label} runner"
-        console.rule(Text(redact(subject.title) + kind, style="bold"), align="left")
+            kind = f" ({subject.runner.kind.label} runner)"
+        # a heading that wraps instead of being cut at 80 columns
+        console.print(Text("▌ " if _unicode(console) else "# ", style="bold") +
+                      Text(redact(subject.title) + kind, style="bold"))
         if not mine:
             console.print(Text("no rule applies to this subject", style="dim"))
             continue
