@@ -110,6 +110,14 @@ class ContainerName(Rule):
                 return
             via = f" ({written!r} with the script's values)"
         bare = name[1:] if name.startswith("/") else name
+        if runner.supervisor == "systemd" and re.search(r"%[a-zA-Z]", bare):
+            # systemd fills specifiers (%i: the instance name) when the unit starts
+            filled = re.sub(r"%[a-zA-Z]", "x", bare)
+            if VALID.match(filled) and "{" not in filled and "}" not in filled:
+                yield self.ok(f"the container is named {bare}: systemd fills the specifier when the unit starts "
+                              "(the instance name must hold only letters, digits, '_', '.' and '-')",
+                              at=runner.name_origin, evidence=bare)
+                return
         if not VALID.match(name):
             braces = "{" in bare or "}" in bare
             if found:

@@ -112,7 +112,8 @@ def test_env_file_and_interpolation_from_dot_env():
     work = mount(s, "/srv/bitbucket-runner/work")
     assert (work.type, work.source, work.raw) == ("bind", "/srv/bitbucket-runner/work", "- ${WORK_DIR}:${WORK_DIR}")
     # env_file first, environment after it (environment wins in compose)
-    assert [ref.path for ref in s.env_files] == ["runner.env", "./local.env"]
+    # and the project's .env last: values were interpolated from it
+    assert [ref.path for ref in s.env_files] == ["runner.env", "./local.env", ".env"]
     assert s.env_files[0].resolved == os.path.join(folder, "runner.env") and s.env_files[0].error is None
     assert s.env_files[1].optional and s.env_files[1].error == "no such file"
     prereq = s.env_all("RUNTIME_PREREQUISITES_ENABLED")

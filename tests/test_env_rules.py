@@ -271,3 +271,18 @@ def test_the_env_fixtures_hold_secrets():
     report = api.check([os.path.join(FIXTURES, "env", "unraid.sh"), os.path.join(FIXTURES, "env", "windows.ps1")],
                        select=["RD205"])
     assert [f.status for f in report.findings] == [Status.WARN, Status.WARN]
+
+
+def test_secret_interpolated_from_a_compose_dot_env_readable_by_others_warns(tmp_path):
+    (tmp_path / ".env").write_text("RUNNER_SECRET=ATOAdotenvSecret000000000000000000000000000000000000000001\n")
+    (tmp_path / ".env").chmod(0o644)
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  runner:\n"
+        "    image: docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner:1\n"
+        "    environment:\n      - OAUTH_CLIENT_SECRET=${RUNNER_SECRET}\n")
+    report = api.check([str(tmp_path / "docker-compose.yml")], select=["RD205"], cwd=str(tmp_path))
+    assert [f.status for f in report.findings] == [Status.WARN]
+    assert ".env holds OAUTH_CLIENT_SECRET" in report.findings[0].message
+    (tmp_path / ".env").chmod(0o600)
+    report = api.check([str(tmp_path / "docker-compose.yml")], select=["RD205"], cwd=str(tmp_path))
+    assert [f.status for f in report.findings] == [Status.PASS]

@@ -330,8 +330,8 @@ class _ComposeFile:
         self.dir = os.path.dirname(os.path.abspath(path))
         # compose reads the project's .env for interpolation (it is not passed to the container)
         ref, variables = read_env_file(".env", Origin(path), [self.dir], dialect="compose", optional=True)
-        shown = os.path.join(os.path.dirname(path), ".env")
-        self.interp = Interpolator({v.name: v for v in variables}, shown if ref.error is None else None)
+        self.dotenv = ref if ref.error is None else None
+        self.interp = Interpolator({v.name: v for v in variables}, ref.resolved if self.dotenv else None)
 
     # -- helpers
     def origin(self, node: Node) -> Origin:
@@ -403,6 +403,9 @@ class _ComposeFile:
         if not (is_runner_image(setup.image, self.opts.runner_mirrors)
                 or identity and (setup.image is None or "$" in setup.image)):
             return None
+        if self.dotenv is not None and any(v.env_file == self.dotenv.resolved for v in setup.env):
+            # values interpolated from the project's .env: that file holds them (RD205 checks its mode)
+            setup.env_files.append(self.dotenv)
         attach_docker_config(setup, self.opts)
         return setup
 

@@ -13,7 +13,9 @@ from doctor.inputs.files import read_text, resolve_host_path
 from doctor.model import EnvFileRef, EnvVar, Origin
 
 
-def parse_env_text(text: str, path: str, dialect: str = "docker") -> List[EnvVar]:
+def parse_env_text(text: str, path: str, dialect: str = "docker", env_file: Optional[str] = None) -> List[EnvVar]:
+    """Variables of an env file; ``path`` is shown in origins, ``env_file`` (default: path) identifies the file."""
+    env_file = env_file or path
     out: List[EnvVar] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -24,7 +26,7 @@ def parse_env_text(text: str, path: str, dialect: str = "docker") -> List[EnvVar
         name, eq, value = stripped.partition("=")
         name = name.strip()
         if not eq:
-            out.append(EnvVar(name, None, Origin(path, lineno, 1), "inherited", raw=name, env_file=path))
+            out.append(EnvVar(name, None, Origin(path, lineno, 1), "inherited", raw=name, env_file=env_file))
             continue
         if dialect == "docker":
             value = line.split("=", 1)[1]  # docker keeps the value as is, leading blanks included
@@ -35,7 +37,7 @@ def parse_env_text(text: str, path: str, dialect: str = "docker") -> List[EnvVar
                 value = value[1:-1]
             elif dialect == "compose" and " #" in value:
                 value = value.split(" #", 1)[0].rstrip()
-        out.append(EnvVar(name, value, Origin(path, lineno, 1), "env-file", raw=value, env_file=path))
+        out.append(EnvVar(name, value, Origin(path, lineno, 1), "env-file", raw=value, env_file=env_file))
     return out
 
 
@@ -65,7 +67,7 @@ def read_env_file(
             # shown relative to the current folder (the last base dir) when it is below it
             rel = os.path.relpath(cand, base_dirs[-1] or os.getcwd()) if base_dirs else os.path.relpath(cand)
             shown = cand if os.path.isabs(written) or rel.startswith("..") else rel
-            return EnvFileRef(written, cand, origin, mode, None, optional), parse_env_text(text, shown, dialect)
+            return EnvFileRef(written, cand, origin, mode, None, optional), parse_env_text(text, shown, dialect, env_file=cand)
         last_error = err or "cannot be read"
         if err != "no such file":
             return EnvFileRef(written, cand, origin, mode, err, optional), []
