@@ -21,6 +21,10 @@ a rule id, where it is, and how to fix it.
 """
 
 CHECK_EPILOG = """\
+With no TARGET, the live host is checked: the Docker Engine (chosen as the docker CLI
+does: --host, DOCKER_HOST, the current docker context, else /var/run/docker.sock), its
+runner containers (found by image, or named with --container) and the host rules.
+With TARGETs, the files are checked, and against this machine's daemon when it answers.
 TARGET forms are detected from the content. `-` reads standard input.
 exit codes: 0 no failing check; 1 at least one check failed (status fail or error);
             2 usage or input error (one line on stderr).
@@ -29,6 +33,8 @@ examples:
   runner-doctor check docker-compose.yml --docker-config ~/.docker/config.json
   runner-doctor check --format json --select RD1 runner.service
   docker inspect runner-1234 | runner-doctor check -
+  runner-doctor check                           # this host's daemon and runner containers
+  runner-doctor check --host tcp://10.0.0.5:2376 --host ssh://ci@build-2
 """
 
 
@@ -53,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the Docker config.json the runner will read (overrides the one found at its mount)")
     check.add_argument("--offline", action="store_true",
                        help="use no daemon and no network: rules that need them are reported as skip")
+    check.add_argument("--host", action="append", default=[], metavar="URL",
+                       help="a Docker Engine to check (unix://, tcp://, ssh://); repeatable, checked concurrently")
+    check.add_argument("--container", action="append", default=[], metavar="NAME",
+                       help="check this container (by name or id) instead of finding runners by image; repeatable")
+    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="the longest any one daemon call may take (default 10)")
     check.add_argument("--format", choices=("rich", "json"), default="rich",
                        help="rich: the report for people (default); json: one JSON document for machines")
     check.add_argument("--select", action="append", metavar="IDS",
@@ -88,9 +100,11 @@ def cmd_check(args) -> int:
     from doctor.redact import Redactor, collect_secrets
     from doctor.rulebase import Context
 
-    if not args.targets:
-        _stderr("no TARGET given: name the runner's start script, compose file, systemd unit, "
-                "docker inspect JSON or config.json (checking the live host needs a later version)")
+    if not args.targets and args.offline:
+        _stderr("nothing to check: without TARGET files the live host is checked, and --offline forbids that")
+        return EXIT_USAGE
+    if args.timeout <= 0:
+        _stderr("--timeout must be a positive number of seconds")
         return EXIT_USAGE
     if args.targets.count("-") > 1:
         _stderr("'-' (standard input) can be given only once")
@@ -118,11 +132,13 @@ def cmd_check(args) -> int:
             _stderr(f"<stdin>: {err}")
             return EXIT_USAGE
     try:
-        subjects = load_targets(args.targets, opts, stdin_text)
+        subjects = load_targets(args.targets, opts, stdin_text) if args.targets else []
     except InputError as exc:
         _stderr(f"{exc.path}: {exc.reason}")
         return EXIT_USAGE
     ctx = Context(offline=args.offline, runner_mirrors=tuple(args.runner_image))
+    if not args.offline:
+        subjects = _add_live(args, opts, subjects, ctx)
     findings = engine.run(subjects, rules, ctx)
     redact = Redactor(collect_secrets(subjects))
     if args.format == "json":
@@ -135,6 +151,56 @@ def cmd_check(args) -> int:
         rich_report.render(subjects, findings, redact, _console())
     failed = any(f.status in (Status.FAIL, Status.ERROR) for f in findings)
     return EXIT_FAIL if failed else EXIT_OK
+
+
+def _add_live(args, opts, subjects, ctx):
+    """Gather the daemon facts (concurrently per host) and add the live subjects."""
+    from doctor.live import hosts
+    from doctor.live.daemon import gather_all
+    from doctor.live.subjects import container_subjects, host_subject
+
+    try:
+        choices = [hosts.choose(h) for h in args.host] or [hosts.choose()]
+    except ValueError as exc:  # pragma: no cover - choose() does not validate beyond normalising
+        _stderr(str(exc))
+        raise
+    with _progress() as say:
+        facts = gather_all(choices, args.timeout, args.container, tuple(args.runner_image), say)
+    if subjects:
+        # configuration files are checked against this machine's daemon
+        ctx.daemon_tried = facts[0]
+        ctx.daemon = facts[0] if facts[0].reachable else None
+    if subjects and not args.host and not args.container:
+        return subjects
+    used = {s.id for s in subjects}
+    live = []
+    for f in facts:
+        live.append(host_subject(f))
+        used.add(f.url)
+        live.extend(container_subjects(f, opts, used))
+    return subjects + live
+
+
+class _progress:
+    """A spinner naming the current step, on a terminal (stderr) only."""
+
+    def __enter__(self):
+        self.status = None
+        if sys.stderr.isatty():
+            from rich.console import Console
+
+            self.status = Console(stderr=True).status("checking the Docker host")
+            self.status.__enter__()
+        return self.say
+
+    def say(self, message: str) -> None:
+        if self.status is not None:
+            self.status.update(message)
+
+    def __exit__(self, *exc):
+        if self.status is not None:
+            self.status.__exit__(*exc)
+        return False
 
 
 def cmd_rules(args) -> int:

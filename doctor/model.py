@@ -259,12 +259,13 @@ class Subject:
     """What a rule is run against, with a stable id for reports."""
 
     id: str
-    kind: str  # "runner" | "docker-config"
+    kind: str  # "runner" | "docker-config" | "host"
     path: Optional[str]
     line: Optional[int]
     title: str
     runner: Optional[RunnerSetup] = None
     docker_config: Optional[DockerConfig] = None
+    host: Any = None  # doctor.live.daemon.DaemonFacts for kind "host"
 
     @property
     def config(self) -> Optional[DockerConfig]:

@@ -50,16 +50,32 @@ class Context:
         self.runner_mirrors = tuple(runner_mirrors)
         self.extra = extra
         # Live providers, attached by the live-host and registry stages when available.
-        self.daemon: Any = None
+        self.daemon: Any = None  # the DaemonFacts of this machine's daemon, for TARGET files
+        self.daemon_tried: Any = None  # the same when it could not be reached (for the skip reason)
         self.registry: Any = None
 
-    def unavailable(self, need: str) -> Optional[str]:
-        """Why a live need cannot be met in this run, or None when it can."""
+    def daemon_for(self, subject: Optional[Subject] = None):
+        """The reachable daemon whose facts apply to this subject, or None.
+
+        A host subject is its daemon; a container found on a host carries that host's daemon; a
+        configuration file is checked against the daemon of the machine the doctor runs on.
+        """
+        facts = None
+        if subject is not None:
+            facts = subject.host or (subject.runner.facts.get("daemon") if subject.runner else None)
+        if facts is None:
+            facts = self.daemon
+        return facts if facts is not None and facts.reachable else None
+
+    def unavailable(self, need: str, subject: Optional[Subject] = None) -> Optional[str]:
+        """Why a live need cannot be met for this subject, or None when it can."""
         if need == "daemon":
             if self.offline:
                 return "needs the Docker daemon, and --offline was given"
-            if self.daemon is None:
-                return "needs the Docker daemon, which this run could not reach"
+            if self.daemon_for(subject) is None:
+                facts = subject.host if subject is not None and subject.host is not None else self.daemon_tried
+                why = f" ({facts.unreachable_reason()})" if facts is not None else ""
+                return f"needs the Docker daemon, which this run could not reach{why}"
         elif need == "network":
             if self.offline:
                 return "needs the network, and --offline was given"
@@ -107,7 +123,7 @@ class Rule:
         if runner is not None and self.docker_only and runner.kind is not RunnerKind.LINUX_DOCKER:
             return CONTAINER_SKIP.format(kind=runner.kind.label)
         for need in sorted(self.needs):
-            why = ctx.unavailable(need)
+            why = ctx.unavailable(need, subject)
             if why:
                 return why
         return None

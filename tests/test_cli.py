@@ -234,7 +234,9 @@ def test_a_rule_that_needs_live_data_is_skipped_with_the_reason():
     assert offline.status is Status.SKIP and "--offline" in offline.message
     [unreachable] = engine.run([subject], [_NeedsDaemon()], Context())
     assert unreachable.status is Status.SKIP and "could not reach" in unreachable.message
+    from doctor.live.daemon import DaemonFacts
+
     ctx = Context()
-    ctx.daemon = object()
+    ctx.daemon = DaemonFacts("unix:///var/run/docker.sock", "default", version={"Version": "28.2.2"})
     [live] = engine.run([subject], [_NeedsDaemon()], ctx)
     assert live.status is Status.PASS

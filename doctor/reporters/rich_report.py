@@ -97,13 +97,14 @@ def render(subjects: Sequence[Subject], findings: List[Finding], redact: Redacto
         console.print(table)
         console.print()
     counts = summarize(findings)
-    runners = sum(1 for s in subjects if s.kind == "runner")
-    configs = len(subjects) - runners
     what = []
-    if runners:
-        what.append(f"{runners} runner{'s' if runners != 1 else ''}")
-    if configs:
-        what.append(f"{configs} Docker config{'s' if configs != 1 else ''}")
+    for kind, noun in (("host", "Docker host"), ("runner", "runner"), ("docker-config", "Docker config")):
+        n = sum(1 for s in subjects if s.kind == kind)
+        if n:
+            what.append(f"{n} {noun}{'s' if n != 1 else ''}")
+    others = sum(1 for s in subjects if s.kind not in ("host", "runner", "docker-config"))
+    if others:
+        what.append(f"{others} other subject{'s' if others != 1 else ''}")
     line = Text("Checked " + " and ".join(what or ["nothing"]) + ": ")
     parts = []
     for status in (Status.PASS, Status.WARN, Status.FAIL, Status.SKIP, Status.ERROR):

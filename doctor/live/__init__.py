@@ -1,0 +1,1 @@
+"""Live facts: the Docker Engine(s) a runner uses, read through the Docker API (only reads)."""
