@@ -111,7 +111,7 @@ def test_unusable_targets_exit_2_with_one_line_naming_file_and_reason(tmp_path):
 
 
 def test_usage_errors_exit_2():
-    assert run_cli(["check"]).returncode == 2
+    assert run_cli(["check", "--offline"]).returncode == 2  # no TARGET and no live host
     proc = run_cli(["check", "--select", "RD999", os.path.join(ROOT, "examples", "start-runner.sh")])
     assert proc.returncode == 2 and "unknown rule" in proc.stderr
     assert run_cli(["check", "--format", "xml", "x"]).returncode == 2
