@@ -154,31 +154,11 @@ def cmd_check(args) -> int:
 
 
 def _add_live(args, opts, subjects, ctx):
-    """Gather the daemon facts (concurrently per host) and add the live subjects."""
-    from doctor.live import hosts
-    from doctor.live.daemon import gather_all
-    from doctor.live.subjects import container_subjects, host_subject
+    """Gather the daemon facts (concurrently per host, with a spinner on a terminal) and add the live subjects."""
+    from doctor.live.run import add_live
 
-    try:
-        choices = [hosts.choose(h) for h in args.host] or [hosts.choose()]
-    except ValueError as exc:  # pragma: no cover - choose() does not validate beyond normalising
-        _stderr(str(exc))
-        raise
     with _progress() as say:
-        facts = gather_all(choices, args.timeout, args.container, tuple(args.runner_image), say)
-    if subjects:
-        # configuration files are checked against this machine's daemon
-        ctx.daemon_tried = facts[0]
-        ctx.daemon = facts[0] if facts[0].reachable else None
-    if subjects and not args.host and not args.container:
-        return subjects
-    used = {s.id for s in subjects}
-    live = []
-    for f in facts:
-        live.append(host_subject(f))
-        used.add(f.url)
-        live.extend(container_subjects(f, opts, used))
-    return subjects + live
+        return add_live(subjects, ctx, opts, args.host, args.container, args.timeout, say)
 
 
 class _progress:

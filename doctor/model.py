@@ -297,6 +297,13 @@ class Finding:
     location: Origin = NOWHERE
     evidence: str = ""  # the offending value or line, already secret-safe
     docs: str = ""
+    suppressed: Optional[str] = None  # the reason of an inline suppression that covers it
+    suppressed_until: Optional[str] = None  # its expiry date (YYYY-MM-DD), if any
+
+    @property
+    def counts(self) -> bool:
+        """Does it decide the exit code? (a suppressed finding is reported but does not)"""
+        return self.suppressed is None
 
     def to_json(self) -> Dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from doctor.model import Subject
 
 MASK = "****"
 MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
+RAW_NOT_A_VALUE = ("inherited", "reference", "secret", "configmap")  # EnvVar sources whose raw is no value
 
 
 def _config_secrets(cfg) -> Set[str]:
@@ -35,10 +36,14 @@ def collect_secrets(subjects: Iterable[Subject]) -> Set[str]:
         if runner is not None:
             for var in runner.env:
                 if var.is_secret:
-                    # an inherited variable's raw is its name (-e NAME), not a value
-                    for v in (var.value, var.raw if var.source != "inherited" else None):
+                    # an inherited variable's raw is its name (-e NAME), not a value; nor is the raw of a
+                    # reference or of a value read from a Kubernetes Secret (secretKeyRef NAME/KEY)
+                    for v in (var.value, var.raw if var.source not in RAW_NOT_A_VALUE else None):
                         if v and "$" not in v:
                             found.add(v)
+            found |= set(runner.facts.get("secrets", ()))
+        # values an input recorded as secret besides the env: Kubernetes Secret data, step image passwords
+        found |= set(getattr(subject, "secrets", ()) or ())
         cfg = subject.config
         if cfg is not None:
             found |= _config_secrets(cfg)

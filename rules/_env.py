@@ -97,4 +97,6 @@ def setting_example(runner: RunnerSetup, name: str, value: str) -> str:
         return f"--{ARGUMENTS[name]} {value}"
     if runner.form == "compose":
         return f'{name}: "{value}"'
+    if runner.form == "kubernetes":
+        return f"'- {{name: {name}, value: \"{value}\"}}' in the container's env"
     return f"-e {name}={value}"

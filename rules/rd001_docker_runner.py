@@ -57,7 +57,7 @@ class DockerRunner(Rule):
         if runner.kind is RunnerKind.LINUX_DOCKER:
             how = {"docker-run": "a docker run command", "compose": "a compose service",
                    "systemd": "a systemd unit running docker", "inspect": "a container",
-                   "start-script": "a start script"}.get(runner.form, runner.form)
+                   "start-script": "a start script", "kubernetes": "a Kubernetes pod"}.get(runner.form, runner.form)
             yield self.ok(f"a Linux Docker runner, started by {how}")
             return
         runtime = runner.flags.get("runtime")

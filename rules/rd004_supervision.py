@@ -15,6 +15,10 @@ r"""The runner is started the way its supervisor can run and restart it: no TTY 
 **Why.** The dialog's `docker container run -it ...` is meant to be pasted into
 a terminal. Copied into a unit file or a crontab it fails or runs unsupervised.
 
+**On Kubernetes.** `-t`, `-d` and `--restart` do not exist: the pod's
+`restartPolicy` and its controller restart the runner, which RD604 checks.
+This rule is skipped there.
+
 **Fails**
 
 ```ini
@@ -63,6 +67,11 @@ class Supervision(Rule):
 
     def check(self, subject, ctx):
         runner = subject.runner
+        if runner.form == "kubernetes":  # a pod: the Kubernetes meaning is in rules/_kubernetes.py
+            from doctor.rules import _kubernetes
+
+            yield from _kubernetes.supervision(self, runner)
+            return
         tty = _set(runner, "tty")
         detach = _set(runner, "detach")
         restart = runner.flag("restart")

@@ -5,11 +5,30 @@ is `/var/run/docker.sock` and whose host path is the Docker socket
 (`/var/run/docker.sock`, or `/run/docker.sock`, which is the same file on
 current distributions).
 
+Live, when the daemon runs on this machine (a unix socket; `runner-doctor
+check` with no TARGET, `--host unix://...`, or a TARGET checked on a host whose
+daemon answers): the mounted host path must be the socket of THAT daemon - the
+one the runner container runs on (or, for a file, the one the docker CLI here
+uses: `--host`, `DOCKER_HOST`, the docker context). The daemon's own socket
+passes even at a non-default path; a path that does not exist, is a folder, is
+not a socket, or is another socket (a stale file, or another daemon's) fails.
+
 **Why.** The runner does not run your build itself: it asks the host's Docker
 daemon to start sibling containers for each step (build, clone, pause,
 auth-proxy, services). Without the socket the runner cannot start any step.
 A socket mounted at another path inside the container is not found by the
 runner. A named volume called `docker.sock` is an empty folder, not the socket.
+A rootless daemon listens on `$XDG_RUNTIME_DIR/docker.sock`, a daemon started
+with another `--host` elsewhere: mounting `/var/run/docker.sock` then gives the
+runner no daemon, or another daemon than the one it runs on.
+
+**On Kubernetes.** There is no host path to mount: the socket is the one
+dockerd creates in a privileged `docker:dind` sidecar, shared through an
+`emptyDir` mounted at `/var/run` in both containers (Atlassian's Job). The
+runner needs a volume covering `/var/run/docker.sock` that a dind sidecar
+mounts where its dockerd creates the socket (`/var/run`, or the folder of its
+`--host unix://...`); otherwise: fail. A `hostPath` of the node's
+`/var/run/docker.sock` warns: only nodes that run Docker Engine have one.
 
 **Fails**
 
@@ -40,9 +59,14 @@ started with another `--host`, mount that daemon's socket at
 (the generated start command); `../shared/reference/bitbucket-runners.md` §1.5.
 """
 
+import os
+import socket
+import stat
+
 from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.rulebase import Rule
+from doctor.rules._live import local_path, same_file
 
 TARGET = "/var/run/docker.sock"
 KNOWN_HOST_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -55,6 +79,11 @@ class DockerSocket(Rule):
 
     def check(self, subject, ctx):
         runner = subject.runner
+        if runner.form == "kubernetes":  # a pod: the Kubernetes meaning is in rules/_kubernetes.py
+            from doctor.rules import _kubernetes
+
+            yield from _kubernetes.socket(self, runner)
+            return
         at_target = runner.mounts_at(TARGET)
         if not at_target:
             near = [m for m in runner.mounts if m.source and normpath(m.source) in KNOWN_HOST_SOCKETS]
@@ -78,6 +107,10 @@ class DockerSocket(Rule):
         if m.read_only:
             # ro on a socket bind does not stop connect(); docker allows it. Not a failure.
             pass
+        live = self._live(subject, ctx, m)
+        if live is not None:
+            yield live
+            return
         src = normpath(m.source or "")
         if src in KNOWN_HOST_SOCKETS:
             yield self.ok(f"host socket {m.source} is mounted at {TARGET}", at=m.origin, evidence=m.raw)
@@ -95,6 +128,49 @@ class DockerSocket(Rule):
             return
         yield self.fail(f"{m.source} is mounted at {TARGET}, but it does not look like a Docker socket",
                         f"add {suggest.mount(runner, TARGET, TARGET)}", at=m.origin, evidence=m.raw)
+
+    def _live(self, subject, ctx, m):
+        """Live: the mounted host path is the socket of the daemon the runner runs on (None: not checkable here)."""
+        facts = ctx.daemon_for(subject)
+        host = local_path(facts, m.source, subject.runner.base_dir)
+        if host is None:
+            return None
+        sock = facts.socket_path
+        daemon = f"the daemon at {facts.url}" + ("" if subject.runner.facts.get("container") else f" ({facts.source})")
+        if same_file(host, sock):
+            return self.ok(f"host socket {m.source} is the socket of {daemon}, mounted at {TARGET}", at=m.origin,
+                           evidence=m.raw)
+        try:
+            st = os.stat(host)
+        except FileNotFoundError:
+            what = "it does not exist on this host"
+        except OSError as exc:
+            what = f"it cannot be checked ({exc.strerror or exc})"
+        else:
+            if stat.S_ISSOCK(st.st_mode):
+                what = f"it is another socket ({_answers(host, facts.timeout)})"
+            elif stat.S_ISDIR(st.st_mode):
+                what = "it is a folder (docker creates one when the path to mount is missing)"
+            else:
+                what = "it is not a socket"
+        return self.fail(f"{m.source} is not the socket of {daemon}, which listens on {sock}: {what}",
+                         f"mount that daemon's socket: {suggest.mount(subject.runner, sock, TARGET)}", at=m.origin,
+                         evidence=m.raw)
+
+
+def _answers(path, timeout):
+    """Whether something listens on a unix socket (a bounded connect; nothing is sent)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        return "something listens there: another daemon?"
+    except PermissionError:
+        return "this user may not connect to it"
+    except OSError:
+        return "nothing listens there: a stale socket file"
+    finally:
+        s.close()
 
 
 RULE = DockerSocket()

@@ -15,6 +15,13 @@ same path there. With `/tmp/runner-1:/tmp` the runner writes into
 folders, fail with `docker: command not found`, or runners on one host share
 and delete each other's files.
 
+**On Kubernetes.** The dind sidecar's dockerd starts the steps and resolves
+their mounts in its own filesystem, so WORKING_DIRECTORY must be on a volume
+mounted at the same path in the runner and in the sidecar (the `emptyDir` `tmp`
+at `/tmp` in Atlassian's Job). The runner's own folder, a volume the sidecar
+does not mount, or one it mounts at another path: fail. With the node's socket
+(`hostPath`) it must be a `hostPath` at the same path.
+
 **Fails**
 
 ```sh
@@ -68,6 +75,11 @@ class WorkingDirectory(Rule):
 
     def check(self, subject, ctx):
         runner = subject.runner
+        if runner.form == "kubernetes":  # a pod: the Kubernetes meaning is in rules/_kubernetes.py
+            from doctor.rules import _kubernetes
+
+            yield from _kubernetes.working_directory(self, runner)
+            return
         var = runner.env_var("WORKING_DIRECTORY")
         if var is None:
             yield self.fail("WORKING_DIRECTORY is not set: the runner does not know where to prepare steps",

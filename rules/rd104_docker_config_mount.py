@@ -10,10 +10,22 @@ r"""A Docker config.json for private helper images is mounted where the runner r
 - Custom PAUSE_IMAGE, AUTH_PROXY_IMAGE or CLONE_IMAGE and no config mount: warn
   offline (the images may be public; the registry check decides online).
 - A config mount with the default images, or no custom images and no mount: pass.
+- Live, when the daemon runs on this machine: the host side of the mount
+  exists; a folder mount holds a `config.json`; a file mount is a file (docker
+  creates a folder in place of a missing file). Otherwise: fail.
 
 **Why.** When the helper images come from a private registry the runner logs
 in with the basic credentials of `/root/.docker/config.json` inside its
 container, and only there.
+
+**On Kubernetes.** The config comes from a Secret (or ConfigMap) volume
+mounted at `/root/.docker` (or at `/root/.docker/config.json` with a
+`subPath`). Each key of the Secret becomes a file, and a
+`kubernetes.io/dockerconfigjson` Secret's key is `.dockerconfigjson`: without
+`items: [{key: .dockerconfigjson, path: config.json}]` the runner finds no
+config.json (fail). When the Secret is in the same input, RD301-RD305 check
+its content. The pod's `imagePullSecrets` do not help: they are the kubelet's,
+not the runner's.
 
 **Fails**
 
@@ -41,10 +53,13 @@ basic credentials only (see RD302, RD303).
 `../shared/reference/bitbucket-runners.md` §3.2.
 """
 
+import os
+
 from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.runner_facts import CONFIG_DIR, CONFIG_FILE, custom_helper_images
 from doctor.rulebase import Rule
+from doctor.rules._live import local_path
 
 
 def _looks_like_config(m):
@@ -63,6 +78,11 @@ class DockerConfigMount(Rule):
 
     def check(self, subject, ctx):
         runner = subject.runner
+        if runner.form == "kubernetes":  # a pod: the Kubernetes meaning is in rules/_kubernetes.py
+            from doctor.rules import _kubernetes
+
+            yield from _kubernetes.docker_config(self, runner)
+            return
         mount = runner.docker_config_mount
         custom = custom_helper_images(runner)
         names = ", ".join(v.name for v in custom)
@@ -92,10 +112,38 @@ class DockerConfigMount(Rule):
                 return
             yield self.ok("the helper images are the defaults: no Docker config is needed")
             return
+        live = self._live(subject, ctx, mount)
+        if live is not None:
+            yield live
+            return
         what = "folder" if normpath(mount.target) == CONFIG_DIR else "file"
         detail = f" for {names}" if custom else ""
         yield self.ok(f"a Docker config {what} is mounted at {mount.target}{detail}", at=mount.origin,
                       evidence=mount.raw)
+
+    def _live(self, subject, ctx, mount):
+        """Live: the mount's host path is there, as the runner needs it (None: fine, or not checkable here)."""
+        facts = ctx.daemon_for(subject)
+        host = local_path(facts, mount.source, subject.runner.base_dir) if mount.is_bind else None
+        if host is None:
+            return None
+        where = dict(at=mount.origin, evidence=mount.raw)
+        on_host = f"on this host, where the daemon at {facts.url} runs"
+        if not os.path.exists(host):
+            return self.fail(f"{mount.source} does not exist {on_host}: docker mounts an empty folder in its place, "
+                             "and the runner finds no config.json",
+                             "create it (docker login <registry> as the user whose ~/.docker is mounted writes it), "
+                             "or correct the host path of the mount", **where)
+        if normpath(mount.target) == CONFIG_DIR:
+            if os.path.isdir(host) and not os.path.exists(os.path.join(host, "config.json")):
+                return self.fail(f"the folder {mount.source} holds no config.json {on_host}: the runner finds no "
+                                 "registry credentials", "log in there (docker login <registry>), or mount the folder "
+                                 "that holds config.json", **where)
+        elif os.path.isdir(host):
+            return self.fail(f"{mount.source} is a folder {on_host}, not a file (docker creates a folder when the "
+                             "file to mount is missing)", "remove the folder, put the config.json there, and start "
+                             "the runner again", **where)
+        return None
 
 
 RULE = DockerConfigMount()

@@ -89,10 +89,11 @@ class UuidFormat(Rule):
             if var.yaml_type == "mapping":
                 found = UUID_RE.search(var.raw or "")
                 example = "{" + (found.group(0) if found else "...") + "}"
+                tool = "kubectl" if runner.form == "kubernetes" else "compose"
                 problems.append(self.fail(
                     f"{label}: an unquoted {{...}} in a YAML mapping is a flow mapping (a YAML object), "
-                    "not a string; compose refuses it",
-                    f'quote it: {name}: "{example}"', at=var.origin, evidence=var.raw or ""))
+                    f"not a string; {tool} refuses it",
+                    f"quote it: {setting_example(runner, name, example)}", at=var.origin, evidence=var.raw or ""))
                 checked.append(label)
                 continue
             value = known_value(var)

@@ -14,7 +14,9 @@ variable: `*_SECRET`, `*_TOKEN`, `*_PASSWORD`) comes from, on every runner kind:
   env file with mode `0600`: pass;
 - `docker inspect` output always carries the secret in `Config.Env`: warn
   that it must be redacted before the output is shared (a support ticket, a
-  chat, an issue). A value already redacted (`****`) passes.
+  chat, an issue). A value already redacted (`****`) passes. A live
+  container found on the daemon is skipped: its environment holds the values
+  by design, and the doctor never prints them.
 
 The doctor never prints the secret, only that it is set and its length.
 
@@ -22,6 +24,11 @@ The doctor never prints the secret, only that it is set and its length.
 receive your builds, with their repository contents and deployment secrets.
 Many public repositories hold a real runner secret pasted into a script or
 compose file.
+
+**On Kubernetes.** `OAUTH_CLIENT_SECRET` written as a `value:` in the
+manifest warns, and so does one read from a Secret whose manifest (with its
+base64 data) is in the same input: base64 is not encryption. A `secretKeyRef`
+to a Secret created elsewhere passes.
 
 **Fails** (warns)
 
@@ -73,6 +80,16 @@ class SecretExposure(Rule):
 
     def check(self, subject, ctx):
         runner = subject.runner
+        if runner.form == "kubernetes":  # a pod: the Kubernetes meaning is in rules/_kubernetes.py
+            from doctor.rules import _kubernetes
+
+            yield from _kubernetes.secret_exposure(self, runner)
+            return
+        if runner.facts.get("container") is not None:
+            yield self.skip("a live container's environment always holds the values it was started with (the "
+                            "doctor does not print them); check the start command or env file for where the secret "
+                            "is written")
+            return
         secrets = [v for v in runner.env if v.is_secret]
         if runner.form == "inspect":
             yield from self._inspect(secrets)

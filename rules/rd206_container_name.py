@@ -15,11 +15,22 @@ compose `container_name`, the `Name` in `docker inspect`):
 - no `--name` warns (info): docker picks a random name, and restarts or
   scripts that run `docker rm -f runner-...` will not find the container.
   Compose names containers itself (`<project>-<service>-1`), so a compose
-  service without `container_name` passes.
+  service without `container_name` passes;
+- live, on a host with a reachable daemon: no other container already holds
+  the name. A runner container of the same `RUNNER_UUID` holding it passes
+  (it is this runner, started earlier: remove it before starting it anew); a
+  runner container whose `RUNNER_UUID` is not known here warns; another
+  container holding it fails (docker: `Conflict. The container name ... is
+  already in use`).
 
 **Why.** The Bitbucket dialog names the container `runner-` followed by the
 runner's UUID without braces, so that one host can run several runners and
 each can be stopped, restarted and replaced by name.
+
+**On Kubernetes.** The container's `name:` must be an RFC 1123 label
+(lowercase letters, digits and `-`, at most 63 characters), or the API server
+refuses the pod; Kubernetes names the pods itself, so the `runner-<uuid>`
+convention does not apply.
 
 **Fails**
 
@@ -50,9 +61,10 @@ keeps the UUID in a variable: `--name "runner-${RUNNER_UUID//[\{\}]/}"`.
 
 import re
 
-from doctor.model import Severity
+from doctor.model import Severity, Status
 from doctor.rulebase import Rule
 from doctor.rules._env import UUID_RE, known_value
+from doctor.rules._live import own_id, runner_uuid, same_uuid_key, state
 
 VALID = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _PLAIN_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -87,6 +99,11 @@ class ContainerName(Rule):
 
     def check(self, subject, ctx):
         runner = subject.runner
+        if runner.form == "kubernetes":  # a pod: the Kubernetes meaning is in rules/_kubernetes.py
+            from doctor.rules import _kubernetes
+
+            yield from _kubernetes.container_name(self, runner)
+            return
         uuid_var = runner.env_var("RUNNER_UUID")
         uuid_value = known_value(uuid_var) if uuid_var is not None else None
         found = UUID_RE.search(uuid_value or "")
@@ -131,6 +148,11 @@ class ContainerName(Rule):
             yield self.fail(f"the container name {bare!r}{via} is invalid: {why}, so docker refuses to create "
                             "the container (\"Invalid container name\")", fix, at=runner.name_origin, evidence=bare)
             return
+        taken = self._taken(subject, ctx, bare, uuid_value)
+        if taken is not None:
+            yield taken
+            if taken.status is not Status.PASS:
+                return
         other = UUID_RE.search(bare)
         if found and other and other.group(0).lower() != found.group(0).lower():
             yield self.warn(f"the container name {bare!r} carries another UUID than RUNNER_UUID "
@@ -143,6 +165,32 @@ class ContainerName(Rule):
         conventional = re.fullmatch(r"runner-" + UUID_RE.pattern, bare) is not None
         note = "" if conventional or (found and other) else f" (the convention is {expected}; any unique name works)"
         yield self.ok(f"the container is named {bare}{via}{note}", at=runner.name_origin, evidence=bare)
+
+    def _taken(self, subject, ctx, name, uuid_value):
+        """Live: whether another container on the daemon already holds the name (None: free, or unknown)."""
+        facts = ctx.daemon_for(subject)
+        holder = facts.names.get(name) if facts is not None else None
+        if holder is None or holder == own_id(subject):
+            return None
+        runner = subject.runner
+        data = next((d for d in facts.containers if d.get("Id") == holder), None)
+        mine = same_uuid_key(uuid_value)
+        where = dict(at=runner.name_origin, evidence=name)
+        if data is not None and mine is not None and runner_uuid(data) == mine:
+            return self.ok(f"the container {name} already exists on {facts.url} ({state(data)}) for this "
+                           f"RUNNER_UUID; to start it anew, remove it first (docker rm -f {name})", **where)
+        option = "container_name" if runner.form == "compose" else "--name"
+        if data is not None and mine is None:
+            return self.warn(f"a runner container named {name} already exists on {facts.url} ({state(data)}): "
+                             "docker refuses to create a second one (\"Conflict. The container name is already in "
+                             "use\")", f"if it is this runner, remove it first (docker rm -f {name}); otherwise "
+                             f"choose another {option}", severity=Severity.WARNING, **where)
+        held_by = (f"the runner container {name} of another RUNNER_UUID ({state(data)})" if data is not None
+                   else f"another container ({holder[:12]}, not a runner)")
+        return self.fail(f"the name {name} is already taken on {facts.url} by {held_by}: docker refuses to create "
+                         "this container (\"Conflict. The container name is already in use\")",
+                         f"choose another {option}, or remove the other container if nothing needs it "
+                         f"(docker rm -f {name})", **where)
 
 
 RULE = ContainerName()

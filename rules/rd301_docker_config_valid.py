@@ -6,7 +6,9 @@
 - it can be read: a file given with `--docker-config` that cannot be read fails;
   a mounted file that cannot be read *here* (a host path from another machine,
   a missing path, a named volume) is skipped with the reason — give the file
-  with `--docker-config` to check it;
+  with `--docker-config` to check it. When the Docker daemon runs on this
+  machine and answers (a live container, or a file checked on its host), a
+  missing mounted file fails instead: the runner will not find it either;
 - it is valid JSON: a syntax error fails with its line and column;
 - it has the shape of the JSON Schema `doctor/schemas/docker-config.schema.json`
   (`auths` an object of objects with string `auth`, `username`, `password`, …;
@@ -106,7 +108,8 @@ class DockerConfigValid(Rule):
             yield self.skip(NO_CONFIG)
             return
         if cfg.error:
-            yield from self._unreadable(cfg)
+            facts = ctx.daemon_for(subject)
+            yield from self._unreadable(cfg, facts if facts is not None and facts.local else None)
             return
         v = view(cfg)
         path = v.display_path
@@ -153,8 +156,15 @@ class DockerConfigValid(Rule):
             yield self.ok(f"{path}{where} is valid JSON with the shape docker expects "
                           f"({n} registr{'y' if n == 1 else 'ies'} in auths)", at=Origin(path))
 
-    def _unreadable(self, cfg):
+    def _unreadable(self, cfg, local_daemon):
         if cfg.how == "mounted":
+            if local_daemon is not None and cfg.error.startswith("no such file"):
+                # this machine runs the daemon: the path is missing where the runner would read it
+                yield self.fail(f"{cfg.path} does not exist on this host, where the daemon at {local_daemon.url} "
+                                "runs: the runner finds no /root/.docker/config.json",
+                                "create it (docker login <registry> writes it) or correct the mount's host path; "
+                                "reviewing the command on another machine? use --offline", at=cfg.origin)
+                return
             why = _unreadable_skip(cfg)
             if why:
                 yield self.skip(why, at=cfg.origin)

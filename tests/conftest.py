@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from tests.lab.dockerd import docker_lab  # noqa: F401  (private Docker engine fixture)
+from tests.lab.dockerd import docker_lab, docker_lab_log_none  # noqa: F401  (private Docker engines)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures")
@@ -28,3 +28,14 @@ def run_cli(args, cwd=None, env=None, stdin=None):
         full_env.update(env)
     return subprocess.run([sys.executable, "-m", "doctor", *args], cwd=cwd or ROOT, env=full_env,
                           capture_output=True, text=True, input=stdin, timeout=120)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_host_paths_created():
+    """Tests must not change this machine: a started lab container whose bind source is missing makes
+    dockerd create that path as a folder (e.g. /var/run/docker.sock), which changes what the doctor sees."""
+    watched = ["/var/run/docker.sock", "/run/docker.sock", "/var/lib/docker/containers"]
+    before = {p: os.path.lexists(p) for p in watched}
+    yield
+    created = [p for p in watched if os.path.lexists(p) and not before[p]]
+    assert not created, f"the tests created {created} on this machine; mount only existing paths in started specs"

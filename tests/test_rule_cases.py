@@ -9,26 +9,54 @@ Each ``tests/rule_cases/RDxxx.yaml`` lists realistic input files under
         target: fixtures/docker-run/dialog.sh   # or targets: [a, b]
         docker_config: fixtures/...             # optional, as --docker-config
         expect: pass                            # pass | warn | fail | skip
-        subject: 0                              # optional: only this runner subject (index)
+        subject: 0                              # optional: only this subject (index, or see below)
         message: "substring"                    # optional: in one finding's message (case-insensitive)
 
+A case can also target a live Docker host (``--host``); TARGET files are then
+optional, and checked against that host's daemon::
+
+      - name: a runner container on the lab daemon
+        host: lab                 # the session's lab daemon (tests/lab/dockerd.py), or a broken host:
+                                  # missing-socket | not-a-socket | stale-socket | hung | refused | blackhole
+                                  # | lab-log-none (a second lab daemon with log-driver none)
+                                  # (tests/lab/broken.py)
+        containers: [DIALOG]      # lab only: the lab holds exactly these (tests/lab/specs.py) during the case
+        container: [NAME]         # optional, as --container NAME
+        timeout: 1                # optional, as --timeout (default 10)
+        within: 3                 # optional: the run takes at most this many seconds (the CLI gets a start-up allowance)
+        subject: host             # optional: "host", a container name, a subject id or an index
+        expect: fail
+
+Without ``subject``, a live case checks every subject of the kinds the rule
+applies to (a host rule: the host; a runner rule: the runners and containers).
 The status compared is the worst one the rule gives the subject (error > fail >
-warn > pass > skip). Every case runs through the API and through the CLI
-(``--format json``), and every rule must have a passing and a failing case.
+warn > pass > skip). Every case runs through the API (a ``Context`` with the
+gathered live facts, as the CLI builds it) and through the CLI (``--format
+json``), and every rule must have a passing and a failing case.
 """
 
 import glob
 import json
 import os
+import shutil
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
 
 import pytest
 import yaml
 
 from doctor import api, engine
+from doctor.inputs import load_targets
+from doctor.inputs.common import LoadOptions
+from doctor.live.run import add_live
+from doctor.rulebase import Context
 from tests.conftest import ROOT, run_cli
+from tests.lab import broken, containers
 
 ORDER = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 4}
 CASE_FILES = sorted(glob.glob(os.path.join(ROOT, "tests", "rule_cases", "RD*.yaml")))
+CLI_STARTUP = 4.0  # seconds a CLI run may take beyond a case's `within` (interpreter start, imports)
 
 
 def _load():
@@ -45,14 +73,56 @@ CASES = _load()
 
 
 def _targets(case):
-    targets = case.get("targets") or [case["target"]]
+    targets = case.get("targets") or ([case["target"]] if "target" in case else [])
     return [os.path.join(ROOT, t) for t in targets]
 
 
-def _check_case(rule, case, subject_ids, findings):
-    """findings: (rule, subject, status, message) tuples."""
-    assert subject_ids, "the case's target gave no subject"
-    chosen = subject_ids if "subject" not in case else [subject_ids[case["subject"]]]
+def _docker_config(case):
+    return case.get("docker_config") and os.path.join(ROOT, case["docker_config"])
+
+
+@contextmanager
+def _host(case, request):
+    """The --host URL of a live case, with the lab holding the case's containers or the broken host made."""
+    kind = case["host"]
+    if kind == "lab-log-none":  # a second lab daemon whose default log driver is none
+        assert not case.get("containers"), "containers: needs host: lab"
+        yield request.getfixturevalue("docker_lab_log_none").base_url
+        return
+    if kind == "lab":
+        lab = request.getfixturevalue("docker_lab")
+        with containers.holding(lab, case.get("containers", [])):
+            yield lab.base_url
+        return
+    assert not case.get("containers"), "containers: needs host: lab"
+    folder = tempfile.mkdtemp(prefix="rdcase-", dir="/tmp")  # short: unix socket paths are limited to 108 bytes
+    try:
+        with broken.broken_host(kind, folder) as url:
+            yield url
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _chosen(rule, case, subjects, url):
+    """The subject ids a case checks; subjects: (id, kind) in report order."""
+    ids = [sid for sid, _kind in subjects]
+    wanted = case.get("subject")
+    if isinstance(wanted, int):
+        return [ids[wanted]]
+    if isinstance(wanted, str):
+        matches = [sid for sid, kind in subjects if wanted in (sid, kind) or sid == f"{url}/{wanted}"]
+        assert matches, f"no subject {wanted!r} among {ids}"
+        return matches
+    if url is None:
+        return ids
+    kinds = engine.all_rules()[rule].applies_to
+    return [sid for sid, kind in subjects if kind in kinds]
+
+
+def _check_case(rule, case, subjects, findings, url=None):
+    """subjects: (id, kind) pairs; findings: (rule, subject, status, message) tuples."""
+    chosen = _chosen(rule, case, subjects, url)
+    assert chosen, "the case gave no subject the rule applies to"
     for sid in chosen:
         mine = [(status, msg) for (rid, subj, status, msg) in findings if rid == rule and subj == sid]
         assert mine, f"{rule} gave no finding for subject {sid}"
@@ -62,24 +132,54 @@ def _check_case(rule, case, subject_ids, findings):
             assert any(case["message"].lower() in msg.lower() for _, msg in mine), mine
 
 
-@pytest.mark.parametrize("rule,case", CASES)
-def test_rule_case_api(rule, case):
-    report = api.check(_targets(case), docker_config=case.get("docker_config") and
-                       os.path.join(ROOT, case["docker_config"]), select=[rule], offline=True)
-    _check_case(rule, case, [s.id for s in report.subjects],
-                [(f.rule, f.subject, f.status.value, f.message) for f in report.findings])
+def _live_report(rule, case, url):
+    """What `runner-doctor check --host URL [TARGET...]` computes, through the API."""
+    opts = LoadOptions(docker_config=_docker_config(case))
+    subjects = load_targets(_targets(case), opts) if _targets(case) else []
+    ctx = Context()
+    subjects = add_live(subjects, ctx, opts, [url], case.get("container", []), case.get("timeout", 10.0))
+    return subjects, engine.run(subjects, engine.select_rules([rule]), ctx)
 
 
 @pytest.mark.parametrize("rule,case", CASES)
-def test_rule_case_cli(rule, case):
-    args = ["check", "--offline", "--format", "json", "--select", rule, *_targets(case)]
+def test_rule_case_api(rule, case, request):
+    with ExitStack() as stack:
+        url = stack.enter_context(_host(case, request)) if "host" in case else None
+        started = time.monotonic()
+        if url is None:
+            report = api.check(_targets(case), docker_config=_docker_config(case), select=[rule], offline=True)
+            subjects, findings = report.subjects, report.findings
+        else:
+            subjects, findings = _live_report(rule, case, url)
+        elapsed = time.monotonic() - started
+    if "within" in case:
+        assert elapsed <= case["within"], f"the run took {elapsed:.1f} s"
+    _check_case(rule, case, [(s.id, s.kind) for s in subjects],
+                [(f.rule, f.subject, f.status.value, f.message) for f in findings], url)
+
+
+@pytest.mark.parametrize("rule,case", CASES)
+def test_rule_case_cli(rule, case, request):
+    args = ["check", "--format", "json", "--select", rule]
     if case.get("docker_config"):
-        args += ["--docker-config", os.path.join(ROOT, case["docker_config"])]
-    proc = run_cli(args)
+        args += ["--docker-config", _docker_config(case)]
+    with ExitStack() as stack:
+        url = stack.enter_context(_host(case, request)) if "host" in case else None
+        if url is None:
+            args.append("--offline")
+        else:
+            args += ["--host", url, "--timeout", str(case.get("timeout", 10.0))]
+            for name in case.get("container", []):
+                args += ["--container", name]
+        started = time.monotonic()
+        proc = run_cli(args + _targets(case))
+        elapsed = time.monotonic() - started
     assert proc.returncode in (0, 1), proc.stderr
+    if "within" in case:
+        assert elapsed <= case["within"] + CLI_STARTUP, f"the run took {elapsed:.1f} s"
     doc = json.loads(proc.stdout)
-    _check_case(rule, case, [s["id"] for s in doc["subjects"]],
-                [(f["rule"], f["subject"], f["status"], f["message"]) for f in doc["findings"]])
+    _check_case(rule, case, [(s["id"], s["kind"]) for s in doc["subjects"]],
+                [(f["rule"], f["subject"], f["status"], f["message"]) for f in doc["findings"]], url)
     has_fail = any(f["status"] in ("fail", "error") for f in doc["findings"])
     assert proc.returncode == (1 if has_fail else 0)
 

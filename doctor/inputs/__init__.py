@@ -3,7 +3,9 @@
 Forms: shell scripts and pasted `docker run` commands (:mod:`.script`), Docker
 Compose files (:mod:`.compose`), systemd units (:mod:`.systemd`), `docker
 inspect` JSON (:mod:`.inspect`) and Docker client `config.json` files
-(:mod:`.common`).
+(:mod:`.common`); Kubernetes manifests (:mod:`.kubernetes`), the runners
+autoscaler's `runners_config.yaml` (:mod:`.autoscaler`) and
+`bitbucket-pipelines.yml` (:mod:`.pipelines`).
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ def detect(text: str, path: str) -> str:
         if isinstance(data, list) and data and all(isinstance(x, dict) for x in data) and any(
                 "HostConfig" in x or "Mounts" in x for x in data):
             return "inspect"
+        if isinstance(data, dict) and "apiVersion" in data and "kind" in data:
+            return "kubernetes"
         if isinstance(data, dict) and ({k.lower() for k in data} & DOCKER_CONFIG_KEYS or not data):
             return "docker-config"
         if data is not None:
             return ""
+    for form, module in _yaml_forms().items():  # Kubernetes manifests, autoscaler config, pipelines file
+        if module.looks_like(text):
+            return form
     if re.search(r"^\s*\[(Service|Unit|Install)\]\s*$", text, re.M) or re.search(r"^\s*ExecStart\s*=", text, re.M):
         return "systemd"
     if re.search(r"^services\s*:", text, re.M):
@@ -56,6 +63,12 @@ def detect(text: str, path: str) -> str:
     if script.looks_like(text):
         return "script"
     return ""
+
+
+def _yaml_forms() -> dict:
+    from doctor.inputs import autoscaler, kubernetes, pipelines
+
+    return {kubernetes.FORM: kubernetes, autoscaler.FORM: autoscaler, pipelines.FORM: pipelines}
 
 
 def _runner_subject(setup: RunnerSetup, used: set) -> Subject:
@@ -99,6 +112,8 @@ def parse_target(path: str, opts: LoadOptions, text: Optional[str] = None) -> Li
         from doctor.inputs import script
 
         found = script.parse(text, path, opts)
+    elif form in _yaml_forms():
+        found = _yaml_forms()[form].parse(text, path, opts)  # raises InputError when it finds nothing
     else:
         found = []
     if not found:
@@ -121,11 +136,14 @@ def load_targets(paths: Sequence[str], opts: LoadOptions, stdin_text: Optional[s
     """
     runners: List[RunnerSetup] = []
     configs: List[DockerConfig] = []
+    others: List[Subject] = []  # subjects of their own kind: autoscaler groups, pipeline steps
     for path in paths:
         items = parse_target(STDIN, opts, stdin_text or "") if path == "-" else parse_target(path, opts)
         for item in items:
             if isinstance(item, DockerConfig):
                 configs.append(item)
+            elif isinstance(item, Subject):
+                others.append(item)
             else:
                 runners.append(item)
     if configs and runners and not opts.docker_config:
@@ -140,6 +158,16 @@ def load_targets(paths: Sequence[str], opts: LoadOptions, stdin_text: Optional[s
         sid = cfg.path
         used.add(sid)
         subjects.append(Subject(sid, "docker-config", cfg.path, None, f"Docker config {cfg.path}", docker_config=cfg))
+    for other in others:
+        base, n = other.id, 2
+        while other.id in used:
+            other.id = f"{base}#{n}"
+            n += 1
+        used.add(other.id)
+        subjects.append(other)
+    from doctor.inputs import pipelines
+
+    pipelines.link(subjects)  # steps learn which of the checked runners could serve them
     if not runners and not configs and opts.docker_config:
         cfg = load_docker_config(opts.docker_config, Origin(None), "given")
         subjects.append(Subject(cfg.path, "docker-config", cfg.path, None, f"Docker config {cfg.path}",

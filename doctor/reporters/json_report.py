@@ -20,6 +20,8 @@ def build(subjects: Sequence[Subject], findings: List[Finding], redact: Redactor
         out["remediation"] = redact(out["remediation"])
         out["evidence"] = redact(f.evidence)
         out["docs"] = f.docs
+        if f.suppressed is not None:
+            out["suppressed"] = {"reason": redact(f.suppressed), "until": f.suppressed_until}
         return out
 
     return {

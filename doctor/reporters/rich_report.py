@@ -54,6 +54,9 @@ def _detail(f: Finding, redact: Redactor) -> Text:
     if f.remediation:
         text.append("\nfix: ", style="bold")
         text.append(redact(f.remediation))
+    if f.suppressed is not None:
+        until = f" until {f.suppressed_until}" if f.suppressed_until else ""
+        text.append(f"\nsuppressed{until}: {redact(f.suppressed)}", style="dim")
     return text
 
 

@@ -9,13 +9,18 @@ from doctor.rulebase import Rule
 NEEDS = {"daemon": "Docker daemon", "network": "network"}
 
 
+KIND_NAMES = {"docker-config": "Docker configs", "host": "Docker hosts (live)",
+              "autoscaler-group": "autoscaler groups", "pipeline-step": "pipeline steps"}
+
+
 def _applies(rule: Rule) -> str:
     kinds = []
-    if "runner" in rule.applies_to:
-        kinds.append("Linux Docker runners" if rule.docker_only else "all runners")
-    if "docker-config" in rule.applies_to:
-        kinds.append("Docker configs")
-    return ", ".join(kinds)
+    for kind in rule.applies_to:
+        if kind == "runner":
+            kinds.append("Linux Docker runners" if rule.docker_only else "all runners")
+        else:
+            kinds.append(KIND_NAMES.get(kind, kind.replace("-", " ") + "s"))
+    return ", ".join(kinds) or "the run as a whole"
 
 
 def as_json(rules: Sequence[Rule]) -> List[Dict[str, Any]]:

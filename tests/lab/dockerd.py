@@ -6,7 +6,8 @@ empty daemon config, no bridge and no iptables, so it touches nothing of the
 host's Docker (and works where no other daemon runs). The runner image is
 built without a registry: a root filesystem holding Debian's static busybox
 (package ``busybox-static``) is ``docker import``-ed and tagged as the runner
-image. Containers are only created, never started.
+image. Containers are created, and started only when a spec asks for it
+(``ContainerSpec.start``, see ``tests/lab/containers.py``).
 
 Pytest use: the session fixture ``docker_lab`` (re-exported by
 ``tests/conftest.py``). Tests that need it skip when the machine cannot run a
@@ -23,11 +24,12 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -151,12 +153,13 @@ def _ready(sock: str) -> bool:
         s.close()
 
 
-def _launch(dockerd: str, root: str, config: dict) -> subprocess.Popen:
+def _launch(dockerd: str, root: str, config: dict, extra_hosts: Sequence[str] = ()) -> subprocess.Popen:
     with open(os.path.join(root, "daemon.json"), "w") as fh:
         json.dump(config, fh)
     args = [
         dockerd,
         "--host", f"unix://{root}/docker.sock",
+        *[arg for host in extra_hosts for arg in ("--host", host)],
         "--data-root", f"{root}/data",
         "--exec-root", f"{root}/exec",
         "--pidfile", f"{root}/docker.pid",
@@ -185,22 +188,27 @@ def _wait_ready(proc: subprocess.Popen, sock: str, deadline: float) -> bool:
     return False
 
 
-def start_lab() -> Lab:
-    """Start the private dockerd and wait for /_ping (bounded). Raises LabUnavailable."""
+def start_lab(extra_hosts: Sequence[str] = (), daemon_config: Optional[dict] = None) -> Lab:
+    """Start the private dockerd and wait for /_ping (bounded). Raises LabUnavailable.
+
+    `extra_hosts`: more addresses for it to listen on (``tcp://127.0.0.1:PORT``; loopback only).
+    `daemon_config`: more daemon.json settings (e.g. ``{"log-driver": "none"}``).
+    """
+    assert all(h.startswith("tcp://127.0.0.1:") for h in extra_hosts), extra_hosts
     dockerd = check_prerequisites()
     root = tempfile.mkdtemp(prefix="rdlab-", dir="/tmp")  # short: unix socket paths are limited to 108 bytes
     os.chmod(root, 0o755)
     sock = f"{root}/docker.sock"
     log_path = os.path.join(root, "dockerd.log")
     deadline = time.monotonic() + START_TIMEOUT
-    config = {_KEY_DIRECTIVE: f"{root}/key.json"}
-    proc = _launch(dockerd, root, config)
+    config = {_KEY_DIRECTIVE: f"{root}/key.json", **(daemon_config or {})}
+    proc = _launch(dockerd, root, config, extra_hosts)
     if not _wait_ready(proc, sock, deadline) and proc.poll() is not None:
         with open(log_path, errors="replace") as fh:
             log = fh.read()
         if _KEY_DIRECTIVE in log:
             # newer dockerd (no trust key any more) rejects the directive: start without it
-            proc = _launch(dockerd, root, {})
+            proc = _launch(dockerd, root, dict(daemon_config or {}), extra_hosts)
             _wait_ready(proc, sock, deadline)
     lab = Lab(root=root, process=proc, socket=sock, log_path=log_path)
     if proc.poll() is not None or not _ready(sock):
@@ -237,9 +245,11 @@ def build_runner_image(lab: Lab) -> str:
 
 def create_container(lab: Lab, name: str, image: str, volumes: List[str], env: List[str],
                      restart: Optional[str] = None, memory: Optional[str] = None, tty: bool = True,
-                     stdin_open: bool = True) -> str:
-    """`docker create` a container (never started) and return its id."""
+                     stdin_open: bool = True, command: Optional[List[str]] = None) -> str:
+    """`docker create` a container (not started) and return its id."""
     kwargs = {}
+    if command:
+        kwargs["command"] = command
     if restart:
         kwargs["restart_policy"] = {"Name": restart}
     if memory:
@@ -267,7 +277,20 @@ def docker_lab():
     lab.stop()
 
 
+@pytest.fixture(scope="session")
+def docker_lab_log_none():
+    """A second lab daemon whose default log driver keeps no files (``log-driver none``); no image."""
+    try:
+        lab = start_lab(daemon_config={"log-driver": "none"})
+    except LabUnavailable as exc:
+        fail_or_skip(str(exc))
+        return
+    yield lab
+    lab.stop()
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill`/`timeout` stop the lab too, not only Ctrl-C
     started = start_lab()
     try:
         build_runner_image(started)
