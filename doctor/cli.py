@@ -8,6 +8,7 @@ import sys
 from typing import List, Optional, Sequence
 
 from doctor import __version__
+from doctor.reporters import FORMATS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -26,8 +27,11 @@ does: --host, DOCKER_HOST, the current docker context, else /var/run/docker.sock
 runner containers (found by image, or named with --container) and the host rules.
 With TARGETs, the files are checked, and against this machine's daemon when it answers.
 TARGET forms are detected from the content. `-` reads standard input.
-exit codes: 0 no failing check; 1 at least one check failed (status fail or error);
-            2 usage or input error (one line on stderr).
+exit codes: 0 no failing check; 1 at least one check failed (status fail or error, or
+            warn with --fail-on warn; suppressed and baselined findings do not count);
+            2 usage or input error (one line on stderr). --exit-zero: always 0.
+inline suppression, in a script, unit or compose file, right above the runner:
+  # runner-doctor: ignore RD205 until 2027-03-01 -- secret is rotated by the vault agent
 examples:
   runner-doctor check start-runner.sh
   runner-doctor check docker-compose.yml --docker-config ~/.docker/config.json
@@ -57,16 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a start script, compose file, systemd unit, docker inspect JSON or Docker config.json")
     check.add_argument("--docker-config", metavar="PATH",
                        help="the Docker config.json the runner will read (overrides the one found at its mount)")
-    check.add_argument("--offline", action="store_true",
+    check.add_argument("--offline", action="store_true", default=None,
                        help="use no daemon and no network: rules that need them are reported as skip")
     check.add_argument("--host", action="append", default=[], metavar="URL",
                        help="a Docker Engine to check (unix://, tcp://, ssh://); repeatable, checked concurrently")
     check.add_argument("--container", action="append", default=[], metavar="NAME",
                        help="check this container (by name or id) instead of finding runners by image; repeatable")
-    check.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+    check.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                        help="the longest any one daemon call may take (default 10)")
-    check.add_argument("--format", choices=("rich", "json"), default="rich",
-                       help="rich: the report for people (default); json: one JSON document for machines")
+    check.add_argument("--format", choices=FORMATS, default=None,
+                       help="rich: the report for people (default); json, sarif, junit, markdown, github "
+                            "(workflow annotations): for machines and tickets")
+    check.add_argument("--output", action="append", default=[], metavar="FORMAT=PATH",
+                       help="also write a report in FORMAT to PATH (e.g. junit=test-results/runner-doctor.xml); "
+                            "repeatable")
+    check.add_argument("--fail-on", choices=("warn", "fail"), default=None,
+                       help="the lowest status that makes the exit code 1 (default fail)")
+    check.add_argument("--exit-zero", action="store_true", help="always exit 0 when the run completes (report only)")
+    check.add_argument("--config", metavar="PATH",
+                       help="the configuration file (default: runner-doctor.toml or [tool.runner-doctor] in "
+                            "pyproject.toml, searched from the current folder upwards)")
+    check.add_argument("--show-config", action="store_true",
+                       help="print the merged settings and where each came from, then exit")
+    check.add_argument("--baseline", metavar="FILE", help="report only findings that are not in this baseline")
+    check.add_argument("--write-baseline", metavar="FILE",
+                       help="write this run's warn/fail findings as a baseline for later runs")
     check.add_argument("--select", action="append", metavar="IDS",
                        help="only these rules: ids, prefixes (RD1 = RD1xx) or names, comma-separated; repeatable")
     check.add_argument("--ignore", action="append", metavar="IDS", help="leave out these rules; same forms")
@@ -92,36 +111,80 @@ def _console(file=None):
     return Console(file=file or sys.stdout, highlight=False, soft_wrap=False)
 
 
+def _settings(args):
+    """The configuration file merged with the flags (ConfigError for a bad file)."""
+    from doctor import config
+
+    path = args.config or config.find(os.getcwd())
+    cfg = config.load(path) if path else config.FileConfig()
+    return config.merge(args, cfg), cfg
+
+
+def _outputs(entries):
+    out = []
+    for entry in entries:
+        fmt, eq, path = entry.partition("=")
+        if not eq or not path or fmt not in FORMATS:
+            raise ValueError(f"--output {entry!r}: write FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}")
+        out.append((fmt, path))
+    return out
+
+
 def cmd_check(args) -> int:
-    from doctor import engine
+    from doctor import config, engine
     from doctor.inputs import load_targets
     from doctor.inputs.common import LoadOptions
     from doctor.model import InputError, Status
     from doctor.redact import Redactor, collect_secrets
     from doctor.rulebase import Context
 
-    if not args.targets and args.offline:
+    try:
+        settings, cfg = _settings(args)
+    except config.ConfigError as exc:
+        _stderr(str(exc))
+        return EXIT_USAGE
+    if args.show_config:
+        sys.stdout.write(config.show(settings, cfg))
+        return EXIT_OK
+    offline, timeout, docker_config = settings["offline"], settings["timeout"], settings["docker_config"]
+    mirrors = tuple(settings["runner_images"])
+    if not args.targets and offline:
         _stderr("nothing to check: without TARGET files the live host is checked, and --offline forbids that")
         return EXIT_USAGE
-    if args.timeout <= 0:
+    if timeout <= 0:
         _stderr("--timeout must be a positive number of seconds")
         return EXIT_USAGE
     if args.targets.count("-") > 1:
         _stderr("'-' (standard input) can be given only once")
         return EXIT_USAGE
-    if args.docker_config:
+    try:
+        outputs = _outputs(args.output)
+    except ValueError as exc:
+        _stderr(str(exc))
+        return EXIT_USAGE
+    if docker_config:
         from doctor.inputs.files import read_text
 
-        _text, err, _mode = read_text(args.docker_config)
+        _text, err, _mode = read_text(docker_config)
         if err:
-            _stderr(f"{args.docker_config}: {err} (given with --docker-config)")
+            _stderr(f"{docker_config}: {err} (given with --docker-config)")
             return EXIT_USAGE
+    off = [rid for rid, level in settings["severity"].items() if level == "off"]
     try:
-        rules = engine.select_rules(_rule_list(args.select), _rule_list(args.ignore))
+        rules = engine.select_rules(settings["select"], list(settings["ignore"]) + off)
     except engine.SelectionError as exc:
         _stderr(str(exc))
         return EXIT_USAGE
-    opts = LoadOptions(docker_config=args.docker_config, runner_mirrors=tuple(args.runner_image))
+    known = None
+    if settings["baseline"]:
+        from doctor import baseline
+
+        try:
+            known = baseline.read(settings["baseline"])
+        except baseline.BaselineError as exc:
+            _stderr(str(exc))
+            return EXIT_USAGE
+    opts = LoadOptions(docker_config=docker_config, runner_mirrors=mirrors)
     stdin_text = None
     if "-" in args.targets:
         data = sys.stdin.buffer.read(4 * 1024 * 1024 + 1)
@@ -136,29 +199,55 @@ def cmd_check(args) -> int:
     except InputError as exc:
         _stderr(f"{exc.path}: {exc.reason}")
         return EXIT_USAGE
-    ctx = Context(offline=args.offline, runner_mirrors=tuple(args.runner_image))
-    if not args.offline:
-        subjects = _add_live(args, opts, subjects, ctx)
+    ctx = Context(offline=offline, runner_mirrors=mirrors)
+    if not offline:
+        subjects = _add_live(settings, args.container, opts, subjects, ctx)
     findings = engine.run(subjects, rules, ctx)
+    findings, _dropped = config.apply_severity(findings, settings["severity"])
     redact = Redactor(collect_secrets(subjects))
-    if args.format == "json":
-        from doctor.reporters import json_report
+    from doctor import suppress
 
-        json_report.render(subjects, findings, redact, sys.stdout)
-    else:
-        from doctor.reporters import rich_report
+    findings += suppress.apply_to_targets(args.targets, stdin_text, subjects, findings, rules)
+    notes = []
+    if known is not None:
+        from doctor import baseline
 
-        rich_report.render(subjects, findings, redact, _console())
-    failed = any(f.status in (Status.FAIL, Status.ERROR) for f in findings)
+        findings, hidden = baseline.filter_known(findings, known, redact)
+        if hidden:
+            notes.append(f"{hidden} known finding{'s' if hidden != 1 else ''} hidden by the baseline "
+                         f"{settings['baseline']}")
+    if args.write_baseline:
+        from doctor import baseline
+
+        n = baseline.write(args.write_baseline, findings, redact)
+        notes.append(f"wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}")
+    from doctor.reporters import render
+
+    fmt = settings["format"]
+    render(fmt, subjects, findings, rules, redact, sys.stdout, notes, _console() if fmt == "rich" else None)
+    for out_fmt, path in outputs:
+        try:
+            folder = os.path.dirname(path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            with open(path, "w", encoding="utf-8") as fh:
+                render(out_fmt, subjects, findings, rules, redact, fh, notes)
+        except OSError as exc:
+            _stderr(f"{path}: {exc.strerror or 'cannot be written'} (--output {out_fmt}={path})")
+            return EXIT_USAGE
+    if args.exit_zero:
+        return EXIT_OK
+    threshold = (Status.FAIL, Status.ERROR) + ((Status.WARN,) if settings["fail_on"] == "warn" else ())
+    failed = any(f.status in threshold and f.counts for f in findings)
     return EXIT_FAIL if failed else EXIT_OK
 
 
-def _add_live(args, opts, subjects, ctx):
+def _add_live(settings, containers, opts, subjects, ctx):
     """Gather the daemon facts (concurrently per host, with a spinner on a terminal) and add the live subjects."""
     from doctor.live.run import add_live
 
     with _progress() as say:
-        return add_live(subjects, ctx, opts, args.host, args.container, args.timeout, say)
+        return add_live(subjects, ctx, opts, settings["host"], containers, settings["timeout"], say)
 
 
 class _progress:

@@ -146,3 +146,23 @@ def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str,
                               f"{healthy} suppression{'s' if healthy != 1 else ''} in {path}: each has a reason, "
                               "is current and matches a problem", "", Origin(path)))
     return meta
+
+
+def apply_to_targets(targets: Sequence[str], stdin_text: Optional[str], subjects: Sequence[Subject],
+                     findings: List[Finding], rules: Sequence) -> List[Finding]:
+    """Apply the suppressions written in the TARGET files (``-`` is standard input); the RD900 findings."""
+    from doctor.inputs import STDIN
+    from doctor.inputs.files import read_text
+
+    texts: Dict[str, str] = {}
+    for path in targets:
+        if path == "-":
+            text: Optional[str] = stdin_text or ""
+            path = STDIN
+        else:
+            text, _err, _mode = read_text(path)
+        if text is not None and "runner-doctor:" in text:
+            texts[path] = text
+    if not texts:
+        return []
+    return apply(findings, subjects, texts, [r.id for r in rules])

@@ -57,7 +57,8 @@ def test_json_output_is_valid_against_the_published_schema(path):
     assert doc["summary"] == {s: sum(f["status"] == s for f in doc["findings"]) for s in doc["summary"]}
     # every selected rule yields a finding for every subject it applies to
     for subject in doc["subjects"]:
-        rules = {f["rule"] for f in doc["findings"] if f["subject"] == subject["id"]}
+        # (RD900 reports on a file's inline suppressions, after the rules ran)
+        rules = {f["rule"] for f in doc["findings"] if f["subject"] == subject["id"] and f["rule"] != "RD900"}
         expected = {r.id for r in engine.all_rules().values() if subject["kind"] in r.applies_to}
         assert rules == expected
     assert proc.returncode == (1 if doc["summary"]["fail"] + doc["summary"]["error"] else 0)

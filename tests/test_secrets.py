@@ -103,12 +103,26 @@ TARGETS = ["start.sh", "docker-compose.yml", "runner.service", "runner2.service"
            "docker/config.json"]
 
 
-@pytest.mark.parametrize("fmt", ["rich", "json"])
+FORMATS = ["rich", "json", "sarif", "junit", "markdown", "github"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("target", TARGETS)
 def test_no_secret_in_any_output(planted, target, fmt):
-    proc = run_cli(["check", "--format", fmt, str(planted / target)], cwd=str(planted))
+    proc = run_cli(["check", "--offline", "--format", fmt, str(planted / target)], cwd=str(planted))
     assert proc.returncode in (0, 1), proc.stderr
     _assert_clean(proc.stdout + proc.stderr, f"{target} --format {fmt}")
+
+
+def test_no_secret_in_written_reports_and_baselines(planted):
+    outs = [f"{fmt}={planted / ('out.' + fmt)}" for fmt in FORMATS]
+    args = ["check", "--offline", "--write-baseline", str(planted / "baseline.json"),
+            *[a for o in outs for a in ("--output", o)], *[str(planted / t) for t in TARGETS[:-1]]]
+    proc = run_cli(args, cwd=str(planted))
+    assert proc.returncode in (0, 1), proc.stderr
+    for fmt in FORMATS + ["baseline"]:
+        path = planted / ("baseline.json" if fmt == "baseline" else "out." + fmt)
+        _assert_clean(path.read_text(), str(path))
 
 
 @pytest.mark.parametrize("fmt", ["rich", "json"])

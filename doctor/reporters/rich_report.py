@@ -71,7 +71,8 @@ def _grouped(findings: List[Finding]):
     return out
 
 
-def render(subjects: Sequence[Subject], findings: List[Finding], redact: Redactor, console: Console) -> None:
+def render(subjects: Sequence[Subject], findings: List[Finding], redact: Redactor, console: Console,
+           notes: Sequence[str] = ()) -> None:
     by_subject: Dict[str, List[Finding]] = {}
     for f in findings:
         by_subject.setdefault(f.subject, []).append(f)
@@ -116,11 +117,13 @@ def render(subjects: Sequence[Subject], findings: List[Finding], redact: Redacto
         parts.append(Text(f"{n} {status.value}", style=style))
     line.append_text(Text(", ").join(parts))
     console.print(line)
-    bad = counts["fail"] + counts["error"]
+    for note in notes:
+        console.print(Text(note, style="dim"))
+    bad = sum(1 for f in findings if f.status in (Status.FAIL, Status.ERROR) and f.counts)
     if bad:
         console.print(Text(f"Result: FAIL ({bad} check{'s' if bad != 1 else ''} failed; see the fixes above)",
                            style="bold red"))
-    elif counts["warn"]:
+    elif any(f.status is Status.WARN and f.counts for f in findings):
         console.print(Text("Result: OK, with warnings worth a look", style="yellow"))
     else:
         console.print(Text("Result: OK", style="bold green"))
