@@ -417,8 +417,8 @@ def secret_exposure(rule, runner: RunnerSetup) -> Iterator:
             problems.append(rule.warn(
                 f"{var.name} is written literally in the manifest ({var.describe()}): anyone who can read the file, "
                 "its repository or the pod spec (kubectl get -o yaml) has it",
-                f"keep it in a Secret and read it with valueFrom.secretKeyRef (kubectl create secret generic "
-                f"runner-oauth-credentials --from-file=oauthClientSecret=./secret.txt)", at=var.origin))
+                "keep it in a Secret and read it with valueFrom.secretKeyRef (kubectl create secret generic "
+                "runner-oauth-credentials --from-file=oauthClientSecret=./secret.txt)", at=var.origin))
         elif var.source == "secret":
             problems.append(rule.warn(
                 f"{var.name} comes from a Secret that is written in this input ({var.raw}; {var.describe()}): base64 "

@@ -48,7 +48,6 @@ Several runners on one host each get their own folder this way.
 real-world `/tmp/runner-N:/tmp` configurations).
 """
 
-import os
 import posixpath
 
 from doctor import suggest

@@ -144,7 +144,7 @@ class SecretExposure(Rule):
     def _fix(self, runner, var):
         if is_start_script(runner):
             if runner.kind is RunnerKind.WINDOWS:
-                return (f"keep the secret in a file only the runner's account can read and pass "
+                return ("keep the secret in a file only the runner's account can read and pass "
                         "-OAuthClientSecret (Get-Content C:\\bitbucket-runner\\secret.txt)")
             return ("keep the secret in a file only the runner's user can read (chmod 600) and pass "
                     "--OAuthClientSecret \"$(cat ~/.bitbucket-runner-secret)\"")

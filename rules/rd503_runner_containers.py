@@ -64,7 +64,7 @@ import re
 from doctor.model import Severity, is_secret_name
 from doctor.redact import MIN_SECRET_LEN, Redactor, collect_secrets
 from doctor.rulebase import Rule
-from doctor.rules._live import (container_name, env_list, is_active, own_id, runner_uuid, same_uuid_key,
+from doctor.rules._live import (container_name, env_list, is_active, runner_uuid, same_uuid_key,
                                  state)
 
 LOG_LINES = 10

@@ -54,9 +54,9 @@ or `aws: {access-key: ..., secret-key: ...}` / `aws: {oidc-role: ...}` for ECR.
 import re
 
 from doctor.imageref import InvalidReference, parse_reference, unresolved_variable
-from doctor.inputs.pipelines import target
-from doctor.model import RunnerKind, Severity
+from doctor.model import Severity
 from doctor.rulebase import Rule
+from doctor.rules._steps import pulled_images
 
 ECR = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?(:\d+)?$")
 PUBLIC = ("docker.io", "ghcr.io", "quay.io", "gcr.io", "mcr.microsoft.com", "public.ecr.aws", "registry.k8s.io",
@@ -70,14 +70,9 @@ class PrivateImageCredentials(Rule):
     applies_to = ("pipeline-step",)
 
     def check(self, subject, ctx):
-        step = subject.step
-        want = target(step.labels)
-        if want is not None and want.kind is not RunnerKind.LINUX_DOCKER:
-            yield self.skip(f"a {want.kind.label} step pulls no images (RD702)")
-            return
-        images = step.images()
-        if not images:
-            yield self.ok("no image: the runner uses its default build image", at=step.origin)
+        images, done = pulled_images(self, subject.step)
+        if done is not None:
+            yield done
             return
         problems, notes = [], []
         for image in images:

@@ -45,9 +45,9 @@ at its first second with an error that looks like a credentials problem.
 """
 
 from doctor.imageref import InvalidReference, parse_reference
-from doctor.inputs.pipelines import target
-from doctor.model import RunnerKind, Severity
+from doctor.model import Severity
 from doctor.rulebase import Rule
+from doctor.rules._steps import pulled_images
 from doctor.rules._images import NamedImage, port_read_as_tag
 from doctor.rules.rd401_image_reference import RULE as IMAGE_REFERENCE
 
@@ -59,14 +59,9 @@ class StepImageReference(Rule):
     applies_to = ("pipeline-step",)
 
     def check(self, subject, ctx):
-        step = subject.step
-        want = target(step.labels)
-        if want is not None and want.kind is not RunnerKind.LINUX_DOCKER:
-            yield self.skip(f"a {want.kind.label} step pulls no images (RD702)")
-            return
-        images = step.images()
-        if not images:
-            yield self.ok("no image: the runner uses its default build image", at=step.origin)
+        images, done = pulled_images(self, subject.step)
+        if done is not None:
+            yield done
             return
         for image in images:
             yield self._judge(image)

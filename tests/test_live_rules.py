@@ -25,7 +25,7 @@ from doctor.live.run import add_live
 from doctor.rulebase import Context
 from tests.conftest import ROOT, run_cli
 from tests.lab import containers, specs
-from tests.lab.dockerd import RUNNER_IMAGE, RUNNER_TAG, LabUnavailable, fail_or_skip, start_lab
+from tests.lab.dockerd import RUNNER_IMAGE, RUNNER_TAG
 from tests.lab.specs import (LIVE_CONFIG_MISSING, LIVE_CRASHED, LIVE_DEFAULT_PATHS, LIVE_GOOD, LIVE_RESTARTING,
                              LIVE_STOPPED, LIVE_TWIN_A, LIVE_TWIN_B, LOG_CANARY, SECRET)
 

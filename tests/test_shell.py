@@ -3,8 +3,6 @@
 import os
 import textwrap
 
-import pytest
-
 from doctor import api
 from doctor.inputs import script
 from doctor.inputs.common import LoadOptions

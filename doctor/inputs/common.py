@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 from doctor.inputs.files import read_text, resolve_host_path
 from doctor.model import DockerConfig, Mount, Origin, RunnerSetup, normpath

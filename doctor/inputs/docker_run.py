@@ -15,7 +15,7 @@ import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.inputs.shellwords import Word, references
-from doctor.model import EnvVar, Mount, Origin, RunnerKind, RunnerSetup, SyntaxProblem
+from doctor.model import EnvVar, Mount, RunnerKind, RunnerSetup, SyntaxProblem
 
 # options of `docker container run` that take a value
 VALUE_OPTIONS = {
