@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("rich", "json", "markdown"), default="rich",
                        help="markdown prints the rule documentation page (docs/rules.md)")
+    rules.add_argument("--config", metavar="PATH",
+                       help="the configuration file whose selection and severities the status column shows")
 
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", metavar="RULE", help="a rule id (RD102) or name (containers-dir-readonly)")
@@ -277,15 +279,25 @@ def cmd_rules(args) -> int:
     from doctor.reporters import rule_docs
 
     rules = list(engine.all_rules().values())
-    if args.format == "markdown":
+    if args.format == "markdown":  # the documentation page: the same whatever the configuration
         sys.stdout.write(rule_docs.markdown(rules))
-    elif args.format == "json":
+        return EXIT_OK
+    from doctor import config
+
+    try:
+        path = args.config or config.find(os.getcwd())
+        cfg = config.load(path) if path else config.FileConfig()
+    except config.ConfigError as exc:
+        _stderr(str(exc))
+        return EXIT_USAGE
+    status = rule_docs.statuses(rules, cfg)
+    if args.format == "json":
         import json
 
-        json.dump(rule_docs.as_json(rules), sys.stdout, indent=2)
+        json.dump(rule_docs.as_json(rules, status), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        rule_docs.table(rules, _console())
+        rule_docs.table(rules, _console(), status, cfg.path)
     return EXIT_OK
 
 

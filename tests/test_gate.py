@@ -225,3 +225,13 @@ def test_a_bad_baseline_is_a_usage_error(tmp_path):
     assert proc.returncode == 2 and "not a runner-doctor baseline" in proc.stderr
     proc = run_cli(["check", "--offline", "--baseline", str(tmp_path / "missing.json"), GOOD])
     assert proc.returncode == 2 and "missing.json" in proc.stderr
+
+
+def test_rules_shows_each_rules_status_under_the_configuration(tmp_path):
+    (tmp_path / "runner-doctor.toml").write_text('ignore = ["RD404"]\n[severity]\nRD204 = "error"\n')
+    proc = run_cli(["rules", "--format", "json"], cwd=str(tmp_path))
+    status = {r["id"]: r["status"] for r in json.loads(proc.stdout)}
+    assert status["RD404"].startswith("off (ignored by") and status["RD204"].startswith("on, severity error")
+    assert status["RD101"] == "on"
+    proc = run_cli(["rules"], cwd=str(tmp_path))
+    assert "Status as set by" in proc.stdout and "on: error" in proc.stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from doctor.rulebase import Rule
 
@@ -23,27 +23,59 @@ def _applies(rule: Rule) -> str:
     return ", ".join(kinds) or "the run as a whole"
 
 
-def as_json(rules: Sequence[Rule]) -> List[Dict[str, Any]]:
+def statuses(rules: Sequence[Rule], cfg) -> Dict[str, str]:
+    """Each rule's status under a configuration: "on", "off (...)", or "on, severity X (...)"."""
+    from doctor import engine
+
+    data = cfg.data or {}
+    where = f"by {cfg.path}" if cfg.path else ""
+    known = {r.id: r for r in rules}
+    selected = set(engine._expand(data.get("select") or [], known)) if data.get("select") else set(known)
+    ignored = set(engine._expand(data.get("ignore") or [], known))
+    levels = data.get("severity") or {}
+    out = {}
+    for r in rules:
+        if r.id not in selected:
+            out[r.id] = f"off (not selected {where})".replace(" )", ")")
+        elif r.id in ignored or levels.get(r.id) == "off":
+            out[r.id] = f"off (ignored {where})".replace(" )", ")")
+        elif r.id in levels:
+            out[r.id] = f"on, severity {levels[r.id]} {where}".strip()
+        else:
+            out[r.id] = "on"
+    return out
+
+
+def as_json(rules: Sequence[Rule], status: Optional[Dict[str, str]] = None) -> List[Dict[str, Any]]:
     return [
         {"id": r.id, "name": r.name, "severity": r.severity.value, "summary": r.summary,
          "applies_to": list(r.applies_to), "docker_only": r.docker_only, "needs": sorted(r.needs),
-         "docs": r.docs_url}
+         "status": (status or {}).get(r.id, "on"), "docs": r.docs_url}
         for r in rules
     ]
 
 
-def table(rules: Sequence[Rule], console) -> None:
+def table(rules: Sequence[Rule], console, status: Optional[Dict[str, str]] = None,
+          config_path: Optional[str] = None) -> None:
+    from rich import box
     from rich.table import Table
 
-    t = Table(title="runner-doctor rules", title_justify="left", show_lines=False)
+    t = Table(title="runner-doctor rules", title_justify="left", show_lines=False, box=box.SIMPLE_HEAD,
+              pad_edge=False)
     t.add_column("id", no_wrap=True)
     t.add_column("name", no_wrap=True)
     t.add_column("severity", no_wrap=True)
+    t.add_column("status", no_wrap=False)
     t.add_column("checks", overflow="fold")
     for r in rules:
         needs = f" (needs the {', '.join(NEEDS[n] for n in sorted(r.needs))})" if r.needs else ""
-        t.add_row(r.id, r.name, r.severity.value, r.summary + needs)
+        st = (status or {}).get(r.id, "on")
+        short = "off" if st.startswith("off") else (st.split(" by ")[0].replace("on, severity ", "on: ")
+                                                    if st != "on" else "on")
+        t.add_row(r.id, r.name, r.severity.value, short, r.summary + needs)
     console.print(t)
+    if config_path:
+        console.print(f"Status as set by {config_path}.")
     console.print("Run 'runner-doctor explain RDxxx' for a rule's documentation.")
 
 
