@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--config", metavar="PATH",
                        help="the configuration file whose selection and severities the status column shows")
 
+    from doctor import fix
+
+    fix.add_parser(sub)
+
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", metavar="RULE", help="a rule id (RD102) or name (containers-dir-readonly)")
     return parser
@@ -314,7 +318,13 @@ def cmd_explain(args) -> int:
     return EXIT_USAGE
 
 
-COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain}
+def cmd_fix(args) -> int:
+    from doctor import fix
+
+    return fix.main(args)
+
+
+COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain, "fix": cmd_fix}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -241,3 +241,13 @@ def test_a_rule_that_needs_live_data_is_skipped_with_the_reason():
     ctx.daemon = DaemonFacts("unix:///var/run/docker.sock", "default", version={"Version": "28.2.2"})
     [live] = engine.run([subject], [_NeedsDaemon()], ctx)
     assert live.status is Status.PASS
+
+
+def test_fix_is_a_command_and_its_output_passes_check(tmp_path):
+    proc = run_cli(["fix", os.path.join(ROOT, "examples", "broken-runner.sh")])
+    assert proc.returncode == 0 and "docker container run" in proc.stdout and "fixed RD103" in proc.stderr
+    fixed = tmp_path / "fixed.sh"
+    fixed.write_text(proc.stdout)
+    check = run_cli(["check", "--offline", str(fixed)])
+    assert check.returncode == 0, check.stdout
+    assert run_cli(["fix", "--help"]).returncode == 0

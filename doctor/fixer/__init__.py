@@ -12,6 +12,7 @@ written in the command become references; their values are never printed.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import List, Optional, Set, Tuple
 
@@ -76,9 +77,20 @@ def _subject(setup: RunnerSetup) -> Subject:
                    setup.label, runner=setup)
 
 
-def _findings(setup: RunnerSetup, mirrors: Tuple[str, ...]) -> List[Finding]:
-    ctx = Context(offline=True, runner_mirrors=mirrors)
-    return engine.run([_subject(setup)], engine.select_rules(), ctx)
+def _check(setups: List[RunnerSetup], path: str, text: str, mirrors: Tuple[str, ...]) -> List[List[Finding]]:
+    """Each runner's findings, as check reports them offline; inline suppressions in the text apply."""
+    from doctor import suppress
+
+    subjects = [_subject(s) for s in setups]
+    rules = engine.select_rules()
+    findings = engine.run(subjects, rules, Context(offline=True, runner_mirrors=mirrors))
+    if "runner-doctor:" in text:
+        suppress.apply(findings, subjects, {path: text}, [r.id for r in rules])
+    return [[f for f in findings if f.subject == x.id] for x in subjects]
+
+
+def _problems(findings: List[Finding]) -> List[Finding]:
+    return [f for f in findings if f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
 
 
 def _runners(path: str, text: str, opts: LoadOptions) -> List[RunnerSetup]:
@@ -175,6 +187,7 @@ def fix_text(path: str, text: str, opts: LoadOptions) -> FixResult:
     results: List[RunnerFix] = []
     edits: List[Edit] = []
     refusals: List[str] = []
+    checked = dict(zip(map(id, runners), _check(runners, path, text, ctx.mirrors)))
     for setup in runners:
         fix = RunnerFix(setup, setup.label or f"runner at {setup.origin}")
         results.append(fix)
@@ -182,38 +195,52 @@ def fix_text(path: str, text: str, opts: LoadOptions) -> FixResult:
             fix.skipped = f"a {setup.kind.label} runner start command: {ONLY}"
             continue
         try:
-            ed = _editor(setup, text, path, documents)
+            fix.editor = _editor(setup, text, path, documents)
         except CannotLocate as exc:
             fix.skipped = str(exc)
             continue
-        fix.editor = ed
-        first, last = _lines_of(ed, setup)
-        for line, message in closed:
-            if first <= line <= last:
-                ed.change("RD003", message)
-        flagged = {f.rule for f in _findings(setup, ctx.mirrors) if f.status in (Status.FAIL, Status.WARN)}
-        fixes.apply(ed, flagged, ctx)
-        fix.changes, fix.notes = list(ed.changes), list(ed.notes)
-        if ed.lost_secrets:
-            refusals.append(f"{', '.join(sorted(set(ed.lost_secrets)))} is written literally in {path}; the fix "
-                            "replaces it with a reference, and writing would lose the value. Store the value "
-                            "first (see the notes), then run fix --write again")
-        if isinstance(ed, ComposeEditor):
-            if ed.touched:
-                more = ed.edits()
-                if ed.unsafe:
-                    refusals.append(f"service {ed.service_name} cannot be rewritten in place safely "
-                                    f"({'; '.join(ed.unsafe)}); it is printed flattened")
-                else:
-                    edits.extend(more)
-        elif ed.touched:
-            more, fix.printed = _command_edits(ed, text)
-            edits.extend(more)
-        else:
-            fix.printed = _original(ed, text)
+        problems = _problems(checked[id(setup)])
+        # a suppressed rule is left alone, except a secret written in the command: fix never prints or writes one
+        flagged = {f.rule for f in problems if f.suppressed is None or f.rule == fixes.SECRET_RULE}
+        edits.extend(_fix_runner(fix, text, closed, flagged, ctx, refusals))
+        if any(f.rule == fixes.SECRET_RULE and f.suppressed for f in problems) and fix.editor.lost_secrets:
+            fix.notes.append(f"{fixes.SECRET_RULE} is suppressed here, but fix never prints or writes a secret: "
+                             "the printed command gives it at run time")
+    if all(r.skipped for r in results):
+        raise CannotFix(f"the runner command cannot be rewritten: {results[0].skipped}")
     result = FixResult(path, form, as_read, _apply_edits(text, edits), results, "; ".join(refusals) or None)
     _verify(result, opts)
     return result
+
+
+def _fix_runner(fix: RunnerFix, text: str, closed: List[Tuple[int, str]], flagged: Set[str],
+                ctx: fixes.FixContext, refusals: List[str]) -> List[Edit]:
+    """Apply the fixes for the rules check flagged on one runner (not suppressed); the text edits they make."""
+    ed, setup = fix.editor, fix.setup
+    first, last = _lines_of(ed, setup)
+    for line, message in closed:
+        if first <= line <= last:
+            ed.change("RD003", message)
+    fixes.apply(ed, flagged, ctx)
+    fix.changes, fix.notes = list(ed.changes), list(ed.notes)
+    if ed.lost_secrets:
+        refusals.append(f"{', '.join(sorted(set(ed.lost_secrets)))} is written literally in {setup.origin.path}; "
+                        "the fix replaces it with a reference, and writing would lose the value. Store the value "
+                        "first (see the notes), then run fix --write again")
+    if isinstance(ed, ComposeEditor):
+        if not ed.touched:
+            return []
+        edits = ed.edits()
+        if ed.unsafe:
+            refusals.append(f"service {ed.service_name} cannot be rewritten in place safely "
+                            f"({'; '.join(ed.unsafe)}); it is printed flattened")
+            return []
+        return edits
+    if not ed.touched:
+        fix.printed = _original(ed, text)
+        return []
+    edits, fix.printed = _command_edits(ed, text)
+    return edits
 
 
 def _lines_of(ed: Editor, setup: RunnerSetup) -> Tuple[int, int]:
@@ -236,28 +263,34 @@ def _verify(result: FixResult, opts: LoadOptions) -> None:
     if len(runners) != len(result.runners):
         raise CannotLocate("the fixed text does not hold the same runners")
     result.secrets = collect_secrets([_subject(r.setup) for r in result.runners])
-    for fix, setup in zip(result.runners, runners):
+    mirrors = tuple(opts.runner_mirrors)
+    checked = _check(runners, result.path, result.fixed, mirrors)
+    for fix, setup, findings in zip(result.runners, runners, checked):
         if fix.skipped:
             continue
         ed = fix.editor
         if isinstance(ed, ComposeEditor) and ed.touched and ed.unsafe:
             # not in the fixed text: check the service as printed
-            setup = _runners(result.path, ed.flattened(), opts)[0]
-        fix.remaining = [f for f in _findings(setup, tuple(opts.runner_mirrors))
-                         if f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
+            flat = ed.flattened()
+            setup = _runners(result.path, flat, opts)[0]
+            findings = _check([setup], result.path, flat, mirrors)[0]
+        fix.remaining = _problems(findings)
         if isinstance(ed, ComposeEditor):
             fix.printed = _service_text(result, ed, setup)
         elif result.form == "script" or ed.context == "cron":
             fix.printed = _dedent(fix.printed)
     generated = "\n".join(r.printed for r in result.runners)
     if any(s in generated for s in result.secrets):
-        raise CannotLocate("a secret would be shown")  # the fixes never copy one: a defect, refuse
+        # only where a secret is written beside the command (in the same ExecStart=, or the same line)
+        raise CannotFix("the text to print would show a secret written next to the runner's command; move the "
+                        "secret out of the file (a secret store, or an env file with mode 0600) first")
 
 
 def _service_text(result: FixResult, ed: ComposeEditor, setup: RunnerSetup) -> str:
     if ed.has_aliases() or ed.touched and ed.unsafe:
-        body = ed.flattened()
-        return body[len("services:\n"):] if body.startswith("services:\n") else body
+        # indented like the file's other services, which may be printed beside it
+        body = textwrap.dedent(ed.flattened()[len("services:\n"):])
+        return textwrap.indent(body, " " * ((ed.setup.origin.column or 3) - 1)).rstrip("\n")
     text = result.fixed
     lines = Lines(text)
     start = lines.line_of(lines.offset(setup.origin.line, setup.origin.column))

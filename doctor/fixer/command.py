@@ -117,7 +117,7 @@ class CommandEditor(Editor):
     def _keep_unknown(self, words: List[Word], unknown: set, image: Optional[Word]) -> None:
         """Options docker does not know stay as written (RD003 keeps reporting them)."""
         i = 0
-        while i < len(words) and words[i] is not image:
+        while i < len(words) and (image is None or words[i].origin != image.origin):
             w = words[i]
             if (w.origin.line, w.origin.column) in unknown and w.text.startswith("-"):
                 raw = [value_raw(w)]

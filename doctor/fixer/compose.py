@@ -153,13 +153,17 @@ class ComposeEditor(Editor):
     def edits(self) -> List[Edit]:
         """Text edits that make the file say what the items say; self.unsafe lists what cannot be done."""
         out: List[Edit] = []
+        added: Dict[Optional[str], List[Item]] = {}
         for item in self.items:
-            if item.new and not item.removed:
-                self._append(item, out)
+            if item.new:
+                if not item.removed:
+                    added.setdefault(_KEYS.get(item.key), []).append(item)
             elif item.removed:
                 self._delete(item, out)
             elif item.raw is None:
                 self._replace(item, out)
+        for key, items in added.items():
+            self._append(key, items, out)
         if self.image is not None and self.image.raw is None:
             self._set_scalar(self.image.handle, scalar(self.image.value or ""), out)
         return out
@@ -218,39 +222,39 @@ class ComposeEditor(Editor):
             return f"{item.name}: {scalar(item.value)}" if item.value is not None else f"{item.name}:"
         return scalar(item.name if item.value is None else f"{item.name}={item.value}")
 
-    def _append(self, item: Item, out: List[Edit]) -> None:
-        key = _KEYS.get(item.key)
+    def _append(self, key: Optional[str], items: List[Item], out: List[Edit]) -> None:
+        """Add entries to a section of the service (or the section itself, or a key like restart:)."""
         if key is None:
-            self.unsafe.append(item.key)
+            self.unsafe.append(", ".join(i.key for i in items))
+            return
+        if key in ("container_name", "restart"):
+            self._add_line(self.node, f"{key}: {scalar(items[-1].value or '')}", out)
             return
         section = self._section(key)
-        if item.key in ("name", "restart"):
-            self._add_line(self.node, f"{key}: {scalar(item.value or '')}", out)
-            return
+        mapping = key == "environment" and not isinstance(section, SequenceNode)
         if section is None:
-            inherited = self.setup.mounts if item.key == "volume" else [
-                v for v in self.setup.env if v.source != "env-file"]
+            inherited = self.setup.mounts if key == "volumes" else [
+                v for v in self.setup.env if v.origin.path == self.setup.origin.path]
             if inherited:
                 self.unsafe.append(f"{key} (the service inherits it from an anchor or extends; adding its own "
                                    f"would replace the inherited one)")
                 return
-            step = " " * self._step()
-            entry = self._entry(item, mapping=item.key == "env")
-            lead = "" if item.key == "env" else "- "
-            self._add_line(self.node, f"{key}:\n{self._key_indent()}{step}{lead}{entry}", out)
+            lead = self._key_indent() + " " * self._step() + ("" if mapping else "- ")
+            lines = [f"{key}:"] + [lead + self._entry(i, mapping) for i in items]
+            self._add_line(self.node, "\n".join(lines), out)
             return
         if not self.owns(section):
             self.unsafe.append(f"{key} (it comes from an anchor)")
             return
-        mapping = isinstance(section, MappingNode)
-        if section.flow_style:
-            close = self._last_char(section) - 1
-            sep = ", " if section.value else ""
-            out.append(Edit(close, close, sep + self._entry(item, mapping)))
-            return
-        indent = " " * (section.value[0][0].start_mark.column if mapping else section.start_mark.column)
-        line = indent + ("" if mapping else "- ") + self._entry(item, mapping)
-        self._insert_after(self._last_char(section), line, out)
+        for item in items:
+            if section.flow_style:
+                close = self._last_char(section) - 1
+                sep = ", " if section.value or item is not items[0] else ""
+                out.append(Edit(close, close, sep + self._entry(item, mapping)))
+                continue
+            indent = " " * (section.value[0][0].start_mark.column if mapping else section.start_mark.column)
+            self._insert_after(self._last_char(section), indent + ("" if mapping else "- ") +
+                               self._entry(item, mapping), out)
 
     def _key_indent(self) -> str:
         return " " * self.node.value[0][0].start_mark.column

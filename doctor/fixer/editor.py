@@ -126,7 +126,7 @@ class Editor:
         text = f"{source}:{target}" + (":ro" if read_only else "")
         mount = parse_volume(text, Word(text, text, NOWHERE), None)
         item = Item("volume", text, None, NOWHERE, expands, mount=mount, style="short", new=True)
-        self.insert(item)
+        self.items.append(item)
         return item
 
     def mount_text(self, item: Item) -> str:
@@ -151,7 +151,7 @@ class Editor:
     def add_env(self, name: str, value: Optional[str], expands: bool = False) -> Item:
         item = Item("env", value, None, NOWHERE, expands, name=name, var=make_var(name, value, expands, NOWHERE),
                     new=True, style=self.env_style())
-        self.insert(item)
+        self.items.append(item)
         return item
 
     def env_style(self) -> str:
@@ -167,7 +167,7 @@ class Editor:
             item.value, item.raw = value, None
             return item
         item = Item(key, value, None, NOWHERE, new=True)
-        self.insert(item)
+        self.items.append(item)
         return item
 
     def remove_flag(self, key: str) -> bool:
@@ -178,9 +178,6 @@ class Editor:
 
     def set_image(self, text: str) -> None:
         self.image.value, self.image.raw = text, None
-
-    def insert(self, item: Item) -> None:
-        self.items.append(item)
 
     # ---- output
     @property

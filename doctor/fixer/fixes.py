@@ -27,6 +27,7 @@ from doctor.runner_facts import (
 
 KNOWN_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 SECRET = "OAUTH_CLIENT_SECRET"
+SECRET_RULE = "RD205"
 PREREQ = "RUNTIME_PREREQUISITES_ENABLED"
 WORKDIR = "WORKING_DIRECTORY"
 STRIP_BRACES = "${RUNNER_UUID//[\\{\\}]/}"  # bash: RUNNER_UUID without its braces
@@ -64,12 +65,14 @@ def supervision(ed: Editor, ctx: FixContext) -> None:
     policy = restart is not None and restart.value not in ("", "no")
     if ed.supervisor == "systemd":
         _drop_terminal(ed, "a systemd service has no terminal")
-        if ed.remove_flag("detach"):
+        detached = ed.remove_flag("detach")
+        if detached:
             ed.change("RD004", "dropped -d: under systemd the container runs in the foreground, so systemd "
                                "sees it stop and restarts it")
-        if ed.flag("rm") is not None and policy:
+        if policy and (detached or ed.flag("rm") is not None):
             ed.remove_flag("restart")
-            ed.change("RD004", "dropped --restart: it conflicts with --rm, and systemd restarts the runner")
+            ed.change("RD004", "dropped --restart: systemd restarts the runner (with both, a restarted unit "
+                               "finds the container still there, or docker refuses --restart with --rm)")
         unit_restart = ed.setup.flag("systemd-restart")
         if unit_restart is None or unit_restart[0] in ("", "no"):
             ed.unit_lines.append("Restart=always")
