@@ -12,17 +12,15 @@ an ``ExecStart=``.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from doctor.inputs.shellwords import Command, Word, split_commands
-from doctor.inputs.systemd import Assignment, parse_unit
+from doctor.inputs.systemd import Assignment, parse_unit, shell_script
 from doctor.model import Origin
 
 _EXEC_PREFIX = re.compile(r"^[-@:+!]*")
-_SHELLS = {"sh", "bash", "dash", "ash", "ksh", "zsh"}
 _SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./{}-]+$")
 _SAFE_EXPANDING = re.compile(r"^[A-Za-z0-9_@%+=:,./{}$-]+$")
 
@@ -132,7 +130,7 @@ def _locate_in_unit(text: str, lines: Lines, path: Optional[str], origin: Origin
         if "@" in prefix and len(outer.words) > 1:
             raise CannotLocate("ExecStart=@ (a separate argv[0]) is not rewritten")
         return _finish(lines, outer, "systemd", region)
-    script = _shell_script(outer)
+    script = shell_script(outer)
     if script is None:
         raise CannotLocate("the command is not where the unit's ExecStart= starts")
     raw = script.raw
@@ -145,26 +143,6 @@ def _locate_in_unit(text: str, lines: Lines, path: Optional[str], origin: Origin
                 origin.line, origin.column):
             return _finish(lines, command, "systemd-shell" if raw[0] == '"' else "systemd-shell-single", region)
     raise CannotLocate("the command cannot be found in the sh -c script")
-
-
-def _shell_script(command: Command) -> Optional[Word]:
-    """The script word of ``sh -c '...'`` (possibly after ``env``), as systemd's reader finds it."""
-    words = command.words
-    i = 0
-    if words and os.path.basename(words[0].text) == "env":
-        i = 1
-        while i < len(words) and (re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[i].text) or
-                                  words[i].text.startswith("-")):
-            i += 1
-    if i >= len(words) or os.path.basename(words[i].text) not in _SHELLS:
-        return None
-    for j in range(i + 1, len(words) - 1):
-        t = words[j].text
-        if not t.startswith("-"):
-            return None
-        if not t.startswith("--") and "c" in t[1:]:
-            return words[j + 1]
-    return None
 
 
 def quote(text: str, expands: bool = False, context: str = "script") -> str:

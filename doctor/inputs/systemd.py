@@ -166,7 +166,7 @@ def _expand_words(words: List[Word], environ: Dict[str, EnvVar], shell: bool) ->
     return out
 
 
-def _shell_script(cmd: Command) -> Optional[Word]:
+def shell_script(cmd: Command) -> Optional[Word]:
     """The script word of ``sh -c '...'`` / ``bash -lc "..."`` (possibly after ``env``), if any."""
     words = cmd.words
     i = 0
@@ -201,7 +201,7 @@ def _commands(commands: List[Command], path: str, environ: Dict[str, EnvVar], sh
               depth: int = 0) -> List[Command]:
     out: List[Command] = []
     for cmd in commands:
-        script = _shell_script(cmd) if depth < _MAX_SHELL_DEPTH else None
+        script = shell_script(cmd) if depth < _MAX_SHELL_DEPTH else None
         if script is not None:
             out.extend(_commands(_script_commands(script, path), path, environ, True, depth + 1))
             continue
