@@ -25,6 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from doctor.inputs.common import LoadOptions
+from doctor.inputs.kubernetes import yaml11_type
 from doctor.inputs.compose import _get, _mapping, _source_text, _yaml_reason
 from doctor.model import InputError, Origin, Subject
 
@@ -39,8 +40,6 @@ PARAMETERS = ("min", "max", "scale_up_threshold", "scale_down_threshold", "scale
               "scale_down_multiplier")
 _CAMEL = {"scaleUpThreshold": "scale_up_threshold", "scaleDownThreshold": "scale_down_threshold",
           "scaleUpMultiplier": "scale_up_multiplier", "scaleDownMultiplier": "scale_down_multiplier"}
-_YAML11 = {"tag:yaml.org,2002:bool": "bool", "tag:yaml.org,2002:int": "int",
-           "tag:yaml.org,2002:float": "float", "tag:yaml.org,2002:null": "null"}
 
 
 def looks_like(text: str) -> bool:
@@ -96,18 +95,8 @@ class AutoscalerSubject(Subject):
     secrets: FrozenSet[str] = frozenset()  # secret values of the input it came from (for the redactor)
 
 
-def _type(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "mapping"
-    if isinstance(node, SequenceNode):
-        return "sequence"
-    if node.style is not None:
-        return "str"
-    return _YAML11.get(node.tag, "str")
-
-
 def _value(node: Node, origin: Callable[[Node], Origin], key: str = "") -> Value:
-    kind = _type(node)
+    kind = yaml11_type(node)
     text = node.value if isinstance(node, ScalarNode) and kind != "null" else None
     return Value(text, origin(node), kind, _source_text(node), key)
 
