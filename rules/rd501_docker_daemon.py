@@ -4,8 +4,11 @@ r"""The Docker Engine answers, is version 19.03 or newer, and runs Linux on x86_
 `--host URL`): the daemon is reachable through its API, and when it is not, the
 precise reason - no socket at the path, permission denied on the socket, a path
 that is not a socket, a stale socket file nobody listens on, connection refused,
-a name that does not resolve, a daemon that does not answer within `--timeout`,
-TLS errors, `ssh://` without paramiko. Then the server version is at least
+a name that does not resolve, a daemon that does not answer within `--timeout`
+(naming the step), TLS errors, a docker context that does not exist, and for
+`ssh://`: paramiko missing, an unknown host key, no usable key, or no `docker`
+CLI on the remote host (a password written in the URL is refused, never shown).
+Then the server version is at least
 19.03 and the daemon runs Linux on x86_64 or arm64 (aarch64).
 
 **Why.** The Linux Docker runner starts every step as a container on this
