@@ -177,7 +177,7 @@ def cmd_check(args) -> int:
             return EXIT_USAGE
     off = [rid for rid, level in settings["severity"].items() if level == "off"]
     try:
-        rules = engine.select_rules(settings["select"], list(settings["ignore"]) + off)
+        selected = engine.selected(settings["select"], list(settings["ignore"]) + off)
     except engine.SelectionError as exc:
         _stderr(str(exc))
         return EXIT_USAGE
@@ -208,12 +208,16 @@ def cmd_check(args) -> int:
     ctx = Context(offline=offline, runner_mirrors=mirrors)
     if not offline:
         subjects = _add_live(settings, args.container, opts, subjects, ctx)
+    fmt = settings["format"]
+    # only the rule modules that can apply to these subjects are imported; SARIF lists every selected rule
+    kinds = None if "sarif" in [fmt] + [f for f, _path in outputs] else {s.kind for s in subjects}
+    rules = engine.load(selected, kinds)
     findings = engine.run(subjects, rules, ctx)
     findings, _dropped = config.apply_severity(findings, settings["severity"])
     redact = Redactor(collect_secrets(subjects))
     from doctor import suppress
 
-    findings += suppress.apply_to_targets(args.targets, stdin_text, subjects, findings, rules)
+    findings += suppress.apply_to_targets(args.targets, stdin_text, subjects, findings, selected)
     notes = []
     if known is not None:
         from doctor import baseline
@@ -229,7 +233,6 @@ def cmd_check(args) -> int:
         notes.append(f"wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}")
     from doctor.reporters import render
 
-    fmt = settings["format"]
     render(fmt, subjects, findings, rules, redact, sys.stdout, notes, _console() if fmt == "rich" else None)
     for out_fmt, path in outputs:
         try:

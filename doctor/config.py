@@ -132,7 +132,7 @@ def _validate(doc: Dict[str, Any], text: str, path: str, table: str) -> None:
 def _check_rule_names(doc: Dict[str, Any], text: str, path: str, table: str) -> None:
     from doctor import engine
 
-    known = engine.all_rules()
+    known = engine.catalog()
     for key in ("select", "ignore"):
         try:
             engine._expand(doc.get(key) or [], known)

@@ -31,7 +31,6 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from doctor.model import DockerConfig, Origin, describe_secret
@@ -349,7 +348,8 @@ SCHEMA_RESOURCE = "schemas/docker-config.schema.json"
 @functools.lru_cache(maxsize=1)
 def load_schema() -> Dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a config, read from the package on first use."""
-    return json.loads(resources.files("doctor").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8"))
+    with open(os.path.join(os.path.dirname(__file__), SCHEMA_RESOURCE), encoding="utf-8") as fh:
+        return json.load(fh)
 
 
 @functools.lru_cache(maxsize=1)
@@ -359,6 +359,43 @@ def _validator():
     schema = load_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
+
+
+_PY_TYPES = {"object": dict, "array": list, "string": str, "null": type(None)}
+
+
+def _conforms(data: Any, schema: Dict[str, Any]) -> bool:
+    """True when ``data`` surely meets ``schema``; False when it may not (then jsonschema says how).
+
+    Reads the keywords the config schema uses (type, patternProperties, additionalProperties,
+    items, local $ref), so that a valid config is checked without importing jsonschema.
+    """
+    if not isinstance(schema, dict):
+        return schema is True
+    root = load_schema()
+    if "$ref" in schema:
+        node: Any = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node[part]
+        return _conforms(data, node)
+    if set(schema) - {"type", "patternProperties", "additionalProperties", "items", "description", "title",
+                      "$schema", "$id", "$defs"}:
+        return False
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if types and not any(t in _PY_TYPES and type(data) is _PY_TYPES[t] for t in types):
+        return False
+    if isinstance(data, dict):
+        patterns = schema.get("patternProperties", {})
+        for key, value in data.items():
+            matched = [sub for pattern, sub in patterns.items() if re.search(pattern, key)]
+            if not matched and "additionalProperties" in schema:
+                matched = [schema["additionalProperties"]]
+            if not all(_conforms(value, sub) for sub in matched):
+                return False
+    if isinstance(data, list) and "items" in schema:
+        return all(_conforms(item, schema["items"]) for item in data)
+    return True
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null",
@@ -388,6 +425,8 @@ class SchemaIssue:
 def schema_issues(data: Any, text: Optional[str] = None,
                   positions: Optional[Dict[Path, Position]] = None) -> List[SchemaIssue]:
     """Schema violations of parsed config data, in file order, each with the value's line and column."""
+    if _conforms(data, load_schema()):
+        return []
     if positions is None:
         positions = scan_positions(text) if text is not None else {}
     issues = []

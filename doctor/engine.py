@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import re
-import traceback
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from doctor.model import Finding, Origin, Severity, Status, Subject
 from doctor.rulebase import Context, Result, Rule
@@ -19,6 +17,8 @@ def all_rules() -> Dict[str, Rule]:
     """Every rule shipped in doctor.rules, by id, in id order."""
     global _registry
     if _registry is None:
+        import pkgutil
+
         import doctor.rules as pkg
 
         found: Dict[str, Rule] = {}
@@ -36,11 +36,38 @@ def all_rules() -> Dict[str, Rule]:
     return _registry
 
 
+class RuleInfo(NamedTuple):
+    """What selection and the engine need of a rule without importing its module."""
+
+    id: str
+    name: str
+    module: str  # in doctor.rules
+    applies_to: Tuple[str, ...]
+
+
+def catalog() -> Dict[str, RuleInfo]:
+    """Every rule by id, in id order, from the generated doctor.rules._catalog (no rule module imported)."""
+    from doctor.rules._catalog import RULES
+
+    return {row[0]: RuleInfo(*row) for row in RULES}
+
+
+def catalog_source() -> str:
+    """The text of rules/_catalog.py, generated from the rule modules (a test keeps the file in sync)."""
+    rows = "".join(
+        f"    ({r.id!r}, {r.name!r}, {type(r).__module__.rsplit('.', 1)[-1]!r}, {tuple(r.applies_to)!r}),\n"
+        for r in all_rules().values())
+    return ('"""Generated from the rule modules; do not edit by hand. Regenerate with\n'
+            "python -c \"from doctor import engine; print(engine.catalog_source(), end='')\" > rules/_catalog.py\n"
+            '\n(id, name, module, applies_to) of every rule, in id order: the engine imports\n'
+            'only the rule modules that can apply to a run\'s subjects.\n"""\n\nRULES = (\n' + rows + ")\n")
+
+
 class SelectionError(ValueError):
     pass
 
 
-def _expand(ids: Iterable[str], known: Dict[str, Rule]) -> List[str]:
+def _expand(ids: Iterable[str], known: Mapping[str, Any]) -> List[str]:
     out: List[str] = []
     for raw in ids:
         for token in re.split(r"[,\s]+", raw.strip()):
@@ -61,18 +88,24 @@ def _expand(ids: Iterable[str], known: Dict[str, Rule]) -> List[str]:
     return out
 
 
-def select_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> List[Rule]:
-    known = all_rules()
+def selected(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> List[RuleInfo]:
+    """The selected rules' catalog entries, in id order, without importing any rule module."""
+    known = catalog()
     chosen = _expand(select, known) if select else list(known)
     dropped = set(_expand(ignore, known)) if ignore else set()
-    seen = set()
-    result = []
-    for rid in chosen:
-        if rid in dropped or rid in seen:
-            continue
-        seen.add(rid)
-        result.append(known[rid])
-    return sorted(result, key=lambda r: r.id)
+    return [known[rid] for rid in sorted(set(chosen) - dropped)]
+
+
+def load(infos: Sequence[RuleInfo], kinds: Optional[Iterable[str]] = None) -> List[Rule]:
+    """The rules of these entries; with ``kinds``, only those that apply to one of these subject kinds."""
+    wanted = None if kinds is None else set(kinds)
+    return [importlib.import_module(f"doctor.rules.{info.module}").RULE for info in infos
+            if wanted is None or wanted.intersection(info.applies_to)]
+
+
+def select_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> List[Rule]:
+    known = all_rules()
+    return [known[info.id] for info in selected(select, ignore)]
 
 
 def _finding(rule: Rule, subject: Subject, res: Result) -> Finding:
@@ -101,6 +134,8 @@ def run_rule(rule: Rule, subject: Subject, ctx: Context) -> List[Finding]:
             results = [Result(Status.PASS, "no problem found")]
         return [_finding(rule, subject, r) for r in results]
     except Exception as exc:  # noqa: BLE001 - isolation is the point
+        import traceback
+
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
         return [

@@ -12,7 +12,6 @@ import argparse
 import sys
 from typing import List, Optional, Sequence
 
-from doctor.redact import Redactor
 
 EXIT_OK, EXIT_USAGE = 0, 2
 MAX_STDIN = 4 * 1024 * 1024
@@ -88,6 +87,7 @@ def main(args) -> int:
     from doctor.fixer.shell import CannotLocate
     from doctor.inputs.common import LoadOptions
     from doctor.inputs.files import read_text
+    from doctor.redact import Redactor
     from doctor.model import InputError
 
     if args.docker_config:

@@ -97,9 +97,12 @@ def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str,
     from doctor import engine
 
     today = today or dt.date.today()
-    known = engine.all_rules()
+    known = engine.catalog()
     selected = set(selected)
     meta: List[Finding] = []
+    by_subject: Dict[str, List[Finding]] = {}  # in finding order: a batch run has many subjects
+    for f in findings:
+        by_subject.setdefault(f.subject, []).append(f)
     for path, text in texts.items():
         sups = scan(path, text, known)
         if not sups:
@@ -127,8 +130,8 @@ def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str,
                 continue
             if not set(s.rules) & selected:
                 continue  # its rules did not run: nothing to say about it
-            for f in findings:
-                if subject is not None and f.subject == subject.id and f.rule in s.rules and \
+            for f in by_subject.get(subject.id, []) if subject is not None else ():
+                if f.rule in s.rules and \
                         f.status in (Status.WARN, Status.FAIL, Status.ERROR) and f.suppressed is None:
                     f.suppressed = s.reason or "(no reason given)"
                     f.suppressed_until = s.until.isoformat() if s.until else None

@@ -19,17 +19,26 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
-from doctor.inputs.kubernetes import Container, KubernetesFacts, Volume, facts_of
 from doctor.model import Mount, RunnerSetup, Severity, normpath
 from doctor.rulebase import Rule
 from doctor.runner_facts import CONFIG_DIR, CONFIG_FILE, CONTAINERS_DIR, SOCKET_PATH, custom_helper_images
 from doctor.rules._env import is_placeholder, known_value
 
+if TYPE_CHECKING:  # the Kubernetes reader (and YAML) is imported only when a manifest was read
+    from doctor.inputs.kubernetes import Container, KubernetesFacts, Volume
+
 DEFAULT_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 DEFAULT_DATA_ROOT = "/var/lib/docker"
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def facts_of(runner: RunnerSetup) -> Optional[KubernetesFacts]:
+    """The Kubernetes reader's facts of a runner (the reader is imported only when it is needed)."""
+    from doctor.inputs.kubernetes import facts_of as kubernetes_facts_of
+
+    return kubernetes_facts_of(runner)
 
 
 # ------------------------------------------------------------------ paths and volumes

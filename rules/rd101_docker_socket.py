@@ -60,7 +60,6 @@ started with another `--host`, mount that daemon's socket at
 """
 
 import os
-import socket
 import stat
 
 from doctor import suggest
@@ -160,6 +159,8 @@ class DockerSocket(Rule):
 
 def _answers(path, timeout):
     """Whether something listens on a unix socket (a bounded connect; nothing is sent)."""
+    import socket
+
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     try:

@@ -47,7 +47,6 @@ Kubernetes, "Labels and Selectors" (syntax and character set).
 
 import re
 
-from doctor.inputs.kubernetes import is_template_value
 from doctor.model import Severity
 from doctor.rules._env import UUID_RE, known_value
 from doctor.rules._kubernetes import KubernetesRule, kubernetes_facts
@@ -71,6 +70,8 @@ class LabelValues(KubernetesRule):
     severity = Severity.ERROR
 
     def check(self, subject, ctx):
+        from doctor.inputs.kubernetes import is_template_value
+
         facts = kubernetes_facts(subject)
         runner = subject.runner
         problems, checked = [], 0

@@ -51,8 +51,10 @@ def detect(text: str, path: str) -> str:
             return "docker-config"
         if data is not None:
             return ""
-    for form, module in _yaml_forms().items():  # Kubernetes manifests, autoscaler config, pipelines file
-        if module.looks_like(text):
+    from doctor.inputs.yamlforms import LOOKS_LIKE
+
+    for form, looks_like in LOOKS_LIKE.items():  # Kubernetes manifests, autoscaler config, pipelines file
+        if looks_like(text):
             return form
     if re.search(r"^\s*\[(Service|Unit|Install)\]\s*$", text, re.M) or re.search(r"^\s*ExecStart\s*=", text, re.M):
         return "systemd"
@@ -165,9 +167,10 @@ def load_targets(paths: Sequence[str], opts: LoadOptions, stdin_text: Optional[s
             n += 1
         used.add(other.id)
         subjects.append(other)
-    from doctor.inputs import pipelines
+    if any(s.kind == "pipeline-step" for s in subjects):  # only the pipelines reader makes steps
+        from doctor.inputs import pipelines
 
-    pipelines.link(subjects)  # steps learn which of the checked runners could serve them
+        pipelines.link(subjects)  # steps learn which of the checked runners could serve them
     if not runners and not configs and opts.docker_config:
         cfg = load_docker_config(opts.docker_config, Origin(None), "given")
         subjects.append(Subject(cfg.path, "docker-config", cfg.path, None, f"Docker config {cfg.path}",

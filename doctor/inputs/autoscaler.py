@@ -27,6 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from doctor.inputs.common import LoadOptions
 from doctor.inputs.kubernetes import yaml11_type
 from doctor.inputs.compose import _get, _mapping, _source_text, _yaml_reason
+from doctor.inputs.yamlforms import autoscaler as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import InputError, Origin, Subject
 
 FORM = "autoscaler"
@@ -40,12 +41,6 @@ PARAMETERS = ("min", "max", "scale_up_threshold", "scale_down_threshold", "scale
               "scale_down_multiplier")
 _CAMEL = {"scaleUpThreshold": "scale_up_threshold", "scaleDownThreshold": "scale_down_threshold",
           "scaleUpMultiplier": "scale_up_multiplier", "scaleDownMultiplier": "scale_down_multiplier"}
-
-
-def looks_like(text: str) -> bool:
-    """A top-level ``groups:`` whose entries have a strategy, workspace or parameters (not in a script)."""
-    return not text.lstrip().startswith("#!") and bool(re.search(r"^groups\s*:", text, re.M)
-                and re.search(r"^\s*(-\s+)?(strategy|workspace|parameters)\s*:", text, re.M))
 
 
 @dataclass

@@ -44,6 +44,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from doctor.inputs.common import LoadOptions, load_docker_config
 from doctor.inputs.compose import _get, _mapping, _render, _scalar, _source_text, _yaml_reason
 from doctor.inputs.docker_run import is_runner_image
+from doctor.inputs.yamlforms import kubernetes as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import (
     DockerConfig, EnvFileRef, EnvVar, InputError, Mount, Origin, RunnerKind, RunnerSetup, SyntaxProblem,
     is_secret_name, normpath,
@@ -74,16 +75,6 @@ _DEPENDENT_VAR = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 _ARCH_KEYS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
 _YAML11_NON_STRING = {"tag:yaml.org,2002:bool": "bool", "tag:yaml.org,2002:int": "int",
                       "tag:yaml.org,2002:float": "float", "tag:yaml.org,2002:null": "null"}
-
-
-def looks_like(text: str) -> bool:
-    """YAML with top-level ``apiVersion:`` and ``kind:`` (a manifest, a List, kustomize output).
-
-    A script that writes manifests with a heredoc (``#!/bin/sh``, ``cat > job.yaml <<EOF``) is a script.
-    """
-    if text.lstrip().startswith("#!"):
-        return False
-    return bool(re.search(r"^apiVersion\s*:", text, re.M) and re.search(r"^kind\s*:", text, re.M))
 
 
 # ------------------------------------------------------------------ the model

@@ -27,6 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from doctor.inputs.common import LoadOptions
 from doctor.inputs.compose import _get, _mapping, _scalar, _yaml_reason
+from doctor.inputs.yamlforms import pipelines as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import InputError, Origin, RunnerKind, Subject
 
 FORM = "pipelines"
@@ -44,11 +45,6 @@ LABEL_RE = re.compile(r"^[a-z0-9.]+$")
 MAX_CUSTOM_LABELS = 10
 _SECTIONS = ("branches", "tags", "bookmarks", "pull-requests", "custom")
 _VARIABLE = re.compile(r"^\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$")
-
-
-def looks_like(text: str) -> bool:
-    """A top-level ``pipelines:`` (not in a script that writes the file)."""
-    return not text.lstrip().startswith("#!") and bool(re.search(r"^pipelines\s*:", text, re.M))
 
 
 def is_variable(text: Optional[str]) -> bool:

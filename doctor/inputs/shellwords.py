@@ -56,6 +56,7 @@ class Command:
 
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|")
+_OPERATOR_STARTS = frozenset(o[0] for o in _OPERATORS)  # a cheap test before the startswith calls
 
 
 def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
@@ -84,13 +85,14 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
 
     def advance(k: int = 1) -> None:
         nonlocal i, line, col
-        for _ in range(k):
-            if i < n and text[i] == "\n":
-                line += 1
-                col = 1
-            else:
-                col += 1
-            i += 1
+        passed = text[i:i + k]  # past the end, each step still counts a column
+        last = passed.rfind("\n")
+        if last < 0:
+            col += k
+        else:
+            line += passed.count("\n")
+            col = k - last
+        i += k
 
     while i < n:
         ch = text[i]
@@ -104,10 +106,10 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
             continue
         if ch == "#":
             # a comment runs to the end of the line
-            while i < n and text[i] != "\n":
-                advance()
+            end = text.find("\n", i)
+            advance((n if end < 0 else end) - i)
             continue
-        op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
+        op = next((o for o in _OPERATORS if text.startswith(o, i)), None) if ch in _OPERATOR_STARTS else None
         if op:
             advance(len(op))
             end_command()
@@ -143,7 +145,7 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
         escaped_space_start = False
         while i < n:
             ch = text[i]
-            if ch in " \t\r\n" or any(text.startswith(o, i) for o in _OPERATORS):
+            if ch in " \t\r\n" or (ch in _OPERATOR_STARTS and any(text.startswith(o, i) for o in _OPERATORS)):
                 break
             if ch == "\\":
                 nxt = text[i + 1] if i + 1 < n else ""

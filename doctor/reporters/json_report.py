@@ -44,5 +44,5 @@ def build(subjects: Sequence[Subject], findings: List[Finding], redact: Redactor
 
 
 def render(subjects: Sequence[Subject], findings: List[Finding], redact: Redactor, out) -> None:
-    json.dump(build(subjects, findings, redact), out, indent=2)
+    out.write(json.dumps(build(subjects, findings, redact), indent=2))  # one write: faster than json.dump
     out.write("\n")

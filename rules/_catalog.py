@@ -1,0 +1,53 @@
+"""Generated from the rule modules; do not edit by hand. Regenerate with
+python -c "from doctor import engine; print(engine.catalog_source(), end='')" > rules/_catalog.py
+
+(id, name, module, applies_to) of every rule, in id order: the engine imports
+only the rule modules that can apply to a run's subjects.
+"""
+
+RULES = (
+    ('RD001', 'docker-runner', 'rd001_docker_runner', ('runner',)),
+    ('RD002', 'runner-image', 'rd002_runner_image', ('runner',)),
+    ('RD003', 'command-syntax', 'rd003_command_syntax', ('runner',)),
+    ('RD004', 'supervision', 'rd004_supervision', ('runner',)),
+    ('RD101', 'docker-socket', 'rd101_docker_socket', ('runner',)),
+    ('RD102', 'containers-dir-readonly', 'rd102_containers_dir_readonly', ('runner',)),
+    ('RD103', 'working-directory', 'rd103_working_directory', ('runner',)),
+    ('RD104', 'docker-config-mount', 'rd104_docker_config_mount', ('runner',)),
+    ('RD201', 'required-env', 'rd201_required_env', ('runner',)),
+    ('RD202', 'uuid-format', 'rd202_uuid_format', ('runner',)),
+    ('RD203', 'runtime-prerequisites', 'rd203_runtime_prerequisites', ('runner',)),
+    ('RD204', 'unknown-env', 'rd204_unknown_env', ('runner',)),
+    ('RD205', 'secret-exposure', 'rd205_secret_exposure', ('runner',)),
+    ('RD206', 'container-name', 'rd206_container_name', ('runner',)),
+    ('RD301', 'docker-config-valid', 'rd301_docker_config_valid', ('runner', 'docker-config')),
+    ('RD302', 'no-credential-store', 'rd302_no_credential_store', ('runner', 'docker-config')),
+    ('RD303', 'basic-auth-only', 'rd303_basic_auth_only', ('runner', 'docker-config')),
+    ('RD304', 'registry-credentials', 'rd304_registry_credentials', ('runner', 'docker-config')),
+    ('RD305', 'docker-config-permissions', 'rd305_docker_config_permissions', ('runner', 'docker-config')),
+    ('RD401', 'image-reference', 'rd401_image_reference', ('runner',)),
+    ('RD404', 'mutable-tag', 'rd404_mutable_tag', ('runner',)),
+    ('RD501', 'docker-daemon', 'rd501_docker_daemon', ('host',)),
+    ('RD502', 'host-resources', 'rd502_host_resources', ('runner', 'host')),
+    ('RD503', 'runner-containers', 'rd503_runner_containers', ('runner', 'host')),
+    ('RD504', 'logging-driver', 'rd504_logging_driver', ('host',)),
+    ('RD601', 'dind-sidecar', 'rd601_dind_sidecar', ('runner',)),
+    ('RD602', 'pod-memory', 'rd602_pod_memory', ('runner',)),
+    ('RD603', 'dind-version', 'rd603_dind_version', ('runner',)),
+    ('RD604', 'restart-policy', 'rd604_restart_policy', ('runner',)),
+    ('RD605', 'secret-encoding', 'rd605_secret_encoding', ('runner',)),
+    ('RD606', 'label-values', 'rd606_label_values', ('runner',)),
+    ('RD611', 'autoscaler-uuids', 'rd611_autoscaler_uuids', ('autoscaler-group',)),
+    ('RD612', 'autoscaler-parameters', 'rd612_autoscaler_parameters', ('autoscaler-group',)),
+    ('RD613', 'autoscaler-labels', 'rd613_autoscaler_labels', ('autoscaler-group',)),
+    ('RD614', 'autoscaler-duplicate-labels', 'rd614_autoscaler_duplicate_labels', ('autoscaler-group',)),
+    ('RD615', 'autoscaler-group', 'rd615_autoscaler_group', ('autoscaler-group',)),
+    ('RD616', 'autoscaler-resources', 'rd616_autoscaler_resources', ('autoscaler-group',)),
+    ('RD701', 'runs-on-labels', 'rd701_runs_on_labels', ('pipeline-step',)),
+    ('RD702', 'ignored-image', 'rd702_ignored_image', ('pipeline-step',)),
+    ('RD703', 'private-image-credentials', 'rd703_private_image_credentials', ('pipeline-step',)),
+    ('RD704', 'image-secret-literal', 'rd704_image_secret_literal', ('pipeline-step',)),
+    ('RD705', 'step-image-reference', 'rd705_step_image_reference', ('pipeline-step',)),
+    ('RD706', 'step-runner-match', 'rd706_step_runner_match', ('pipeline-step',)),
+    ('RD900', 'suppressions', 'rd900_suppressions', ()),
+)
