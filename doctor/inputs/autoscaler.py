@@ -17,16 +17,14 @@ snake_case of the current template and in the camelCase older READMEs show.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from doctor.inputs.common import LoadOptions
 from doctor.inputs.kubernetes import yaml11_type
-from doctor.inputs.compose import _get, _mapping, _source_text, _yaml_reason
+from doctor.inputs.compose import _get, _mapping, _source_text, read_yaml
 from doctor.inputs.yamlforms import autoscaler as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import InputError, Origin, Subject
 
@@ -141,12 +139,8 @@ def subjects_from_node(root: Optional[Node], path: str, origin: Callable[[Node],
 
 def parse(text: str, path: str, opts: LoadOptions) -> List[AutoscalerSubject]:
     """The groups of a runners_config.yaml. Raises InputError."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise InputError(path, _yaml_reason(exc, text)) from None
-    except RecursionError:
-        raise InputError(path, "not valid YAML: nested too deeply") from None
+    documents = read_yaml(text, path, single=True)
+    root = documents[0] if documents else None
 
     def origin(node: Node) -> Origin:
         return Origin(path, node.start_mark.line + 1, node.start_mark.column + 1)

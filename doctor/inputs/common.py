@@ -27,9 +27,14 @@ def load_docker_config(path: str, origin: Origin = Origin(), how: str = "given",
     text, err, mode = read_text(path)
     cfg = DockerConfig(path=shown or path, resolved=os.path.abspath(path), text=text, error=err, mode=mode,
                        origin=origin, how=how, member_of_dir=member_of_dir)
-    if text is not None:
+    return parse_config_text(cfg)
+
+
+def parse_config_text(cfg: DockerConfig) -> DockerConfig:
+    """Fill ``data`` (or ``parse_error`` with line and column) from the config's text, when it has one."""
+    if cfg.text is not None:
         try:
-            cfg.data = json.loads(text)
+            cfg.data = json.loads(cfg.text)
         except json.JSONDecodeError as exc:
             cfg.parse_error = (exc.msg, exc.lineno, exc.colno)
         except RecursionError:

@@ -174,6 +174,22 @@ def yaml_type(node: Node) -> str:
     return "str"
 
 
+def read_yaml(text: str, path: str, single: bool = False) -> List[Node]:
+    """The documents of a YAML file as nodes (marks kept). Raises InputError with line and column.
+
+    ``single``: the file must hold one document (an empty file gives none).
+    """
+    try:
+        if single:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            return [] if root is None else [root]
+        return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise InputError(path, _yaml_reason(exc, text)) from None
+    except RecursionError:
+        raise InputError(path, "not valid YAML: nested too deeply") from None
+
+
 def _yaml_reason(exc: yaml.YAMLError, text: str) -> str:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
@@ -564,12 +580,7 @@ class _ComposeFile:
 
 def parse(text: str, path: str, opts: LoadOptions) -> List[RunnerSetup]:
     """Runner setups for the services of a compose file that run the Bitbucket runner. Raises InputError."""
-    try:
-        documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        raise InputError(path, _yaml_reason(exc, text)) from None
-    except RecursionError:
-        raise InputError(path, "not valid YAML: nested too deeply") from None
+    documents = read_yaml(text, path)
     try:
         return _services(documents, path, opts)
     except RecursionError:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from typing import Dict, List, Optional, Tuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from doctor.inputs.common import LoadOptions, load_docker_config
+from doctor.inputs.common import LoadOptions, load_docker_config, parse_config_text
 from doctor.inputs.compose import _get, _mapping, _render, _scalar, _source_text, _yaml_reason
 from doctor.inputs.docker_run import is_runner_image
 from doctor.inputs.yamlforms import kubernetes as looks_like  # noqa: F401 - detection without YAML
@@ -640,13 +639,7 @@ class _Pod:
         text = sk.decoded.decode("utf-8", errors="replace")
         cfg = DockerConfig(path=f"{kind} {obj.name} key {key} ({self.m.path})", text=text, origin=mount.origin,
                            how="mounted", member_of_dir=normpath(mount.target) == CONFIG_DIR)
-        try:
-            cfg.data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            cfg.parse_error = (exc.msg, exc.lineno, exc.colno)
-        except RecursionError:
-            cfg.parse_error = ("nested too deeply", 1, 1)
-        return mount, cfg
+        return mount, parse_config_text(cfg)
 
 
 def projected_files(vol: Volume, keys: Dict[str, object]) -> Dict[str, str]:

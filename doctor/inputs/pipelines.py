@@ -22,11 +22,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from doctor.inputs.common import LoadOptions
-from doctor.inputs.compose import _get, _mapping, _scalar, _yaml_reason
+from doctor.inputs.compose import _get, _mapping, _scalar, read_yaml
 from doctor.inputs.yamlforms import pipelines as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import InputError, Origin, RunnerKind, Subject
 
@@ -291,12 +290,8 @@ def _title(step: PipelineStep, path: str) -> str:
 
 def parse(text: str, path: str, opts: LoadOptions) -> List[StepSubject]:
     """A subject per self-hosted step of a bitbucket-pipelines.yml. Raises InputError."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise InputError(path, _yaml_reason(exc, text)) from None
-    except RecursionError:
-        raise InputError(path, "not valid YAML: nested too deeply") from None
+    documents = read_yaml(text, path, single=True)
+    root = documents[0] if documents else None
     f = _File(path)
     places: Dict[int, Tuple[Node, List[str]]] = {}
     for node, place in f.steps(root):
