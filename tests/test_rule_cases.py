@@ -28,6 +28,22 @@ optional, and checked against that host's daemon::
         subject: host             # optional: "host", a container name, a subject id or an index
         expect: fail
 
+A case can use a registry of the registry lab (``tests/lab/registry.py``; real
+Debian docker-registry instances on 127.0.0.1). The fixture files name the
+registry ``registry.lab.example:5443``; the case runs on copies where that
+becomes the lab registry's address::
+
+      - name: helper images in a private registry, right password
+        registry: htpasswd        # open | htpasswd | token | tls
+        push: [bitbucket/pause:3.9]   # pushed to it before the case (a schema2 image)
+        local: [bitbucket/clone:dev]  # with host: lab, tagged in the lab daemon's image store
+        target: fixtures/registry/private-helpers.sh
+        docker_config: fixtures/registry/docker/config.json
+        expect: pass
+
+Without ``host``, a registry case is checked with no daemon (the CLI gets a
+``DOCKER_HOST`` where none listens).
+
 Without ``subject``, a live case checks every subject of the kinds the rule
 applies to (a host rule: the host; a runner rule: the runners and containers).
 The status compared is the worst one the rule gives the subject (error > fail >
@@ -54,6 +70,7 @@ from doctor.live.run import add_live
 from doctor.rulebase import Context
 from tests.conftest import ROOT, run_cli
 from tests.lab import broken, containers
+from tests.lab.registry import registry_lab  # noqa: F401  (the registry lab, for registry: cases)
 
 ORDER = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 4}
 CASE_FILES = sorted(glob.glob(os.path.join(ROOT, "tests", "rule_cases", "RD*.yaml")))
@@ -73,13 +90,77 @@ def _load():
 CASES = _load()
 
 
+REGISTRY_PLACEHOLDER = "registry.lab.example:5443"
+NO_DAEMON = "unix:///nonexistent/runner-doctor-tests/docker.sock"
+
+
 def _targets(case):
+    if "_targets" in case:
+        return case["_targets"]
     targets = case.get("targets") or ([case["target"]] if "target" in case else [])
     return [os.path.join(ROOT, t) for t in targets]
 
 
 def _docker_config(case):
+    if "_docker_config" in case:
+        return case["_docker_config"]
     return case.get("docker_config") and os.path.join(ROOT, case["docker_config"])
+
+
+@contextmanager
+def _registry(case, request):
+    """A registry case: its images pushed (and tagged locally), its files copied with the lab registry's address."""
+    if "registry" not in case:
+        yield case
+        return
+    lab = request.getfixturevalue("registry_lab")
+    registry = getattr(lab, case["registry"])
+    for ref in case.get("push", []):
+        repo, _, tag = ref.partition(":")
+        registry.push(repo, tag or "latest")
+    tagged = []
+    if case.get("local"):
+        assert case.get("host") == "lab", "local: needs host: lab"
+        from tests.lab.dockerd import RUNNER_IMAGE, RUNNER_TAG
+
+        daemon = request.getfixturevalue("docker_lab")
+        for ref in case["local"]:
+            name = f"{registry.host}/{ref}"
+            proc = daemon.cli("tag", f"{RUNNER_IMAGE}:{RUNNER_TAG}", name)
+            assert proc.returncode == 0, proc.stderr
+            tagged.append((daemon, name))
+    folder = tempfile.mkdtemp(prefix="rdregcase-")
+    try:
+        def copy(path):
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read().replace(REGISTRY_PLACEHOLDER, registry.host)
+            out = os.path.join(folder, f"{len(os.listdir(folder))}-{os.path.basename(path)}")
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            return out
+
+        prepared = dict(case)
+        prepared["_targets"] = [copy(t) for t in _targets(case)]
+        if case.get("docker_config"):
+            prepared["_docker_config"] = copy(_docker_config(case))
+        yield prepared
+    finally:
+        for daemon, name in tagged:
+            daemon.cli("rmi", name)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _registry_report(rule, case, url):
+    """A registry case through the API: the registry stage (and the lab daemon with host: lab), as the CLI runs it."""
+    from doctor.registry.stage import check_images
+
+    opts = LoadOptions(docker_config=_docker_config(case))
+    subjects = load_targets(_targets(case), opts)
+    ctx = Context()
+    if url is not None:
+        subjects = add_live(subjects, ctx, opts, [url], case.get("container", []), case.get("timeout", 10.0))
+    ctx.registry = check_images(subjects, ctx, case.get("timeout", 10.0))
+    return subjects, engine.run(subjects, engine.select_rules([rule, *case.get("also", [])]), ctx)
 
 
 @contextmanager
@@ -146,8 +227,11 @@ def _live_report(rule, case, url):
 def test_rule_case_api(rule, case, request):
     with ExitStack() as stack:
         url = stack.enter_context(_host(case, request)) if "host" in case else None
+        case = stack.enter_context(_registry(case, request))
         started = time.monotonic()
-        if url is None:
+        if "registry" in case:
+            subjects, findings = _registry_report(rule, case, url)
+        elif url is None:
             report = api.check(_targets(case), docker_config=_docker_config(case),
                                select=[rule, *case.get("also", [])], offline=True)
             subjects, findings = report.subjects, report.findings
@@ -165,16 +249,23 @@ def test_rule_case_cli(rule, case, request):
     args = ["check", "--format", "json", "--select", ",".join([rule, *case.get("also", [])])]
     if case.get("docker_config"):
         args += ["--docker-config", _docker_config(case)]
+    env = None
     with ExitStack() as stack:
         url = stack.enter_context(_host(case, request)) if "host" in case else None
-        if url is None:
+        case = stack.enter_context(_registry(case, request))
+        if case.get("_docker_config"):
+            args[args.index("--docker-config") + 1] = case["_docker_config"]
+        if url is None and "registry" in case:
+            env = {"DOCKER_HOST": NO_DAEMON}
+            args += ["--timeout", str(case.get("timeout", 10.0))]
+        elif url is None:
             args.append("--offline")
         else:
             args += ["--host", url, "--timeout", str(case.get("timeout", 10.0))]
             for name in case.get("container", []):
                 args += ["--container", name]
         started = time.monotonic()
-        proc = run_cli(args + _targets(case))
+        proc = run_cli(args + _targets(case), env=env)
         elapsed = time.monotonic() - started
     assert proc.returncode in (0, 1), proc.stderr
     if "within" in case:
