@@ -5,7 +5,9 @@ r"""The Docker Engine answers, is version 19.03 or newer, and runs Linux on x86_
 precise reason - no socket at the path, permission denied on the socket, a path
 that is not a socket, a stale socket file nobody listens on, connection refused,
 a name that does not resolve, a daemon that does not answer within `--timeout`
-(naming the step), TLS errors, a docker context that does not exist, and for
+(naming the step), a connection that breaks mid-answer or a daemon that stops
+while the doctor reads it (naming the step; what it answered before is still
+checked), TLS errors, a docker context that does not exist, and for
 `ssh://`: paramiko missing, an unknown host key, no usable key, or no `docker`
 CLI on the remote host (a password written in the URL is refused, never shown).
 Then the server version is at least

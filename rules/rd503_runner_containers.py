@@ -222,6 +222,9 @@ class RunnerContainers(Rule):
         if problem is not None and problem.step in ("info", "list containers"):
             yield self.skip(f"the containers could not be listed: {problem.message} (see RD501)")
             return
+        if problem is not None and problem.step.startswith("inspect "):  # listed, but not all could be read
+            yield self.skip(f"the containers could not all be inspected: {problem.message} (see RD501)")
+            return
         for wanted in facts.missing:
             yield self.fail(f"no container named {wanted} on {facts.url} (given with --container)",
                             "check the name or id: docker ps -a --format '{{.Names}}'")

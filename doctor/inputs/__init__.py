@@ -15,9 +15,12 @@ import os
 import re
 from typing import List, Optional, Sequence
 
+from doctor.inputs import jsondepth
 from doctor.inputs.common import LoadOptions, load_docker_config
 from doctor.inputs.files import read_text
 from doctor.model import DockerConfig, InputError, Origin, RunnerSetup, Subject
+
+MAX_SUBJECTS_PER_TARGET = 1000  # runners, autoscaler groups, pipeline steps in one TARGET
 
 DOCKER_CONFIG_KEYS = {"auths", "credsstore", "credhelpers", "httpheaders", "proxies", "currentcontext",
                       "psformat", "imagesformat", "plugins", "aliases", "features", "detachkeys",
@@ -56,7 +59,8 @@ def detect(text: str, path: str) -> str:
     for form, looks_like in LOOKS_LIKE.items():  # Kubernetes manifests, autoscaler config, pipelines file
         if looks_like(text):
             return form
-    if re.search(r"^\s*\[(Service|Unit|Install)\]\s*$", text, re.M) or re.search(r"^\s*ExecStart\s*=", text, re.M):
+    # [ \t]*, not \s*: a \s* at each line start would run over every blank line after it (quadratic)
+    if re.search(r"^[ \t]*(\[(Service|Unit|Install)\][ \t]*$|ExecStart[ \t]*=)", text, re.M):
         return "systemd"
     if re.search(r"^services\s*:", text, re.M):
         return "compose"
@@ -93,6 +97,10 @@ def parse_target(path: str, opts: LoadOptions, text: Optional[str] = None) -> Li
             raise InputError(path, err or "cannot be read")
     if not text.strip():
         raise InputError(path, "the file is empty: no Bitbucket runner configuration found")
+    if text.lstrip().startswith(("{", "[")):
+        deep = jsondepth.too_deep(text)
+        if deep:
+            raise InputError(path, jsondepth.reason(deep))
     form = detect(text, path)
     if form == "docker-config":
         if path == STDIN:
@@ -125,6 +133,9 @@ def parse_target(path: str, opts: LoadOptions, text: Optional[str] = None) -> Li
             "compose": "no service in this compose file runs the Bitbucket runner image",
         }.get(form, "no Bitbucket runner start command found")
         raise InputError(path, what)
+    if len(found) > MAX_SUBJECTS_PER_TARGET:  # each is checked by every rule: time and memory grow with them
+        raise InputError(path, f"{len(found)} runner configurations in one file; the limit is "
+                               f"{MAX_SUBJECTS_PER_TARGET:,} (check them in smaller files)")
     return list(found)
 
 

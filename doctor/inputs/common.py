@@ -16,6 +16,8 @@ CONFIG_FILE = "/root/.docker/config.json"
 
 @dataclass
 class LoadOptions:
+    """How the inputs are read: the options of the command line that change what a file means."""
+
     docker_config: Optional[str] = None  # --docker-config PATH
     runner_mirrors: Tuple[str, ...] = ()  # extra repositories accepted as the runner image
     cwd: str = field(default_factory=os.getcwd)

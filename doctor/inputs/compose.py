@@ -28,6 +28,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from doctor.inputs.common import LoadOptions, attach_docker_config
 from doctor.inputs.docker_run import is_runner_image
 from doctor.inputs.envfile import read_env_file
+from doctor.inputs.yamlaliases import alias_problem
 from doctor.model import EnvVar, InputError, Mount, Origin, RunnerKind, RunnerSetup, SyntaxProblem
 
 _IDENTITY_ENV = ("ACCOUNT_UUID", "RUNNER_UUID")
@@ -182,12 +183,17 @@ def read_yaml(text: str, path: str, single: bool = False) -> List[Node]:
     try:
         if single:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
-            return [] if root is None else [root]
-        return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+            documents = [] if root is None else [root]
+        else:
+            documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise InputError(path, _yaml_reason(exc, text)) from None
     except RecursionError:
         raise InputError(path, "not valid YAML: nested too deeply") from None
+    problem = alias_problem(documents)
+    if problem:
+        raise InputError(path, problem)
+    return documents
 
 
 def _yaml_reason(exc: yaml.YAMLError, text: str) -> str:

@@ -9,7 +9,6 @@ recorded as a syntax problem rather than applied.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -192,9 +191,8 @@ def parse_run_args(words: Sequence[Word]) -> RunArgs:
             while j < len(t):
                 c = t[j]
                 if c in SHORT_BOOL:
-                    rest = t[j + 1:]
-                    if rest.startswith("="):
-                        out.options.append((SHORT_BOOL[c], rest[1:], w))
+                    if t.startswith("=", j + 1):  # not t[j + 1:]: a copy per letter is quadratic in -dddd...
+                        out.options.append((SHORT_BOOL[c], t[j + 2:], w))
                         break
                     out.options.append((SHORT_BOOL[c], "", w))
                     j += 1
@@ -262,6 +260,8 @@ def _truthy(v: str) -> bool:
 
 def parse_mount(value: str, word: Word) -> Tuple[Optional[Mount], Optional[str]]:
     """`--mount type=bind,source=/x,target=/y,readonly`: (mount, error)."""
+    import csv  # only for --mount (start-up time)
+
     try:
         fields = next(csv.reader([value]))
     except (csv.Error, StopIteration):

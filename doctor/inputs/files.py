@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import Optional, Tuple
 
 # Inputs larger than this are refused (a runner configuration is a few KiB).
 MAX_INPUT_BYTES = 4 * 1024 * 1024
+# A longer line is refused too: no configuration has one (a minified or binary blob does).
+MAX_LINE_CHARS = 1024 * 1024
 
 
 def read_text(path: str, limit: int = MAX_INPUT_BYTES) -> Tuple[Optional[str], Optional[str], Optional[int]]:
@@ -23,6 +26,8 @@ def read_text(path: str, limit: int = MAX_INPUT_BYTES) -> Tuple[Optional[str], O
     except PermissionError:
         return None, "permission denied", None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, "a loop of symbolic links (they point at each other)", None
         return None, exc.strerror or "cannot be read", None
     mode = stat.S_IMODE(st.st_mode)
     if stat.S_ISDIR(st.st_mode):
@@ -45,20 +50,43 @@ def read_text(path: str, limit: int = MAX_INPUT_BYTES) -> Tuple[Optional[str], O
 
 
 def decode_text(data: bytes) -> Tuple[Optional[str], Optional[str]]:
+    """(text, error): UTF-8 (a BOM is dropped) or UTF-16 with its BOM; CRLF line ends become LF."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), None
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
             return None, "not valid UTF-16 text"
+        return (None, "not text (binary data)") if "\x00" in text else _checked(text)
     if b"\x00" in data:
         return None, "not text (binary data)"
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"not valid UTF-8 text (byte {exc.start})"
-    return text.replace("\r\n", "\n"), None
+    return _checked(text)
+
+
+def _checked(text: str) -> Tuple[Optional[str], Optional[str]]:
+    """The text with LF line ends, or why it is refused (a line over MAX_LINE_CHARS)."""
+    text = text.replace("\r\n", "\n")
+    if len(text) > MAX_LINE_CHARS:  # only then can a line be longer
+        for number, line in enumerate(text.split("\n"), 1):
+            if len(line) > MAX_LINE_CHARS:
+                return None, f"line {number} is too long ({len(line)} characters; the limit is {MAX_LINE_CHARS})"
+    return text, None
+
+
+def read_stream(stream, limit: int = MAX_INPUT_BYTES) -> Tuple[Optional[str], Optional[str]]:
+    """Standard input read like a file: (text, error), with the same limits. Never raises."""
+    try:
+        data = stream.read(limit + 1)
+    except OSError as exc:
+        return None, exc.strerror or "cannot be read"
+    if len(data) > limit:
+        return None, f"too large (over {limit} bytes)"
+    return decode_text(data)
 
 
 def resolve_host_path(path: str, base_dir: Optional[str]) -> Optional[str]:

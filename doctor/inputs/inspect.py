@@ -180,7 +180,8 @@ def _container(item: Dict[str, Any], prefix: Path, pos: _Positions, shown: str,
     mounts = _expect(item.get("Mounts"), list, "Mounts", at("Mounts"), shown) or []
     for n, m in enumerate(mounts):
         m = _expect(m, dict, f"Mounts[{n}]", at("Mounts", n), shown)
-        setup.mounts.append(_mount(m, at, n, shown))
+        if m is not None:  # a null entry, as a null in Config.Env, stands for nothing
+            setup.mounts.append(_mount(m, at, n, shown))
     _flags(setup, config, host, at, shown)
     cmd = _expect(config.get("Cmd"), list, "Config.Cmd", at("Config", "Cmd"), shown) or []
     setup.command_args = [(str(a), at("Config", "Cmd", n)) for n, a in enumerate(cmd)]

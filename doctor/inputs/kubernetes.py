@@ -43,6 +43,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from doctor.inputs.common import LoadOptions, load_docker_config, parse_config_text
 from doctor.inputs.compose import _get, _mapping, _render, _scalar, _source_text, _yaml_reason
 from doctor.inputs.docker_run import is_runner_image
+from doctor.inputs.yamlaliases import alias_problem
 from doctor.inputs.yamlforms import kubernetes as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import (
     DockerConfig, EnvFileRef, EnvVar, InputError, Mount, Origin, RunnerKind, RunnerSetup, SyntaxProblem,
@@ -266,6 +267,9 @@ class _Manifests:
         if where.template or TEMPLATE_RE.search(text):
             text = _blank_jinja(text)
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        problem = alias_problem(documents, lambda node: (where.origin(node).line, where.origin(node).column))
+        if problem:
+            raise InputError(self.path, problem)
         for doc in documents:
             _collect(doc, where, self.objects)
 
@@ -301,6 +305,9 @@ class _Manifests:
                     except yaml.YAMLError as exc:
                         raise InputError(self.path, f"ConfigMap {obj.name}, {key}: {_yaml_reason(exc, text)}") \
                             from None
+                    problem = alias_problem([root] if root is not None else [])
+                    if problem:
+                        raise InputError(self.path, f"ConfigMap {obj.name}, {key}: {problem}")
                     inner = obj.where.inside(value, False)
                     self.autoscaler.extend(autoscaler.subjects_from_node(
                         root, self.path, inner.origin, f"{key} in ConfigMap {obj.name}"))

@@ -29,8 +29,24 @@ START_ARGS = {
 }
 
 
+_DOCKER_WORD = re.compile(r"\b(docker|podman)\b")
+_RUN_WORD = re.compile(r"\b(run|create)\b")
+
+
 def looks_like(text: str) -> bool:
-    return bool(re.search(r"\b(docker|podman)\b[^\n]*\b(run|create)\b|start\.(sh|ps1)\b", text))
+    """``docker``/``podman`` and later on the same line ``run``/``create``, or ``start.sh``/``start.ps1``."""
+    if re.search(r"start\.(sh|ps1)\b", text):
+        return True
+    pos = 0
+    while True:  # one regular expression for both would retry the rest of a line at every "docker" (quadratic)
+        m = _DOCKER_WORD.search(text, pos)
+        if m is None:
+            return False
+        end = text.find("\n", m.end())
+        end = len(text) if end < 0 else end
+        if _RUN_WORD.search(text, m.end(), end):
+            return True
+        pos = end
 
 
 def _strip_cron(text: str) -> (str, bool):

@@ -30,6 +30,8 @@ _NAME_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z
 
 @dataclass
 class Word:
+    """One shell word: its text after quote removal, as written, and where it starts."""
+
     text: str  # after quote removal
     raw: str  # as written (quotes included)
     origin: Origin
@@ -43,6 +45,8 @@ class Word:
 
 @dataclass
 class Command:
+    """One simple command: its words, and what in it does not mean what it looks like."""
+
     words: List[Word]
     problems: List[SyntaxProblem] = field(default_factory=list)
 
@@ -57,6 +61,14 @@ class Command:
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "&", "|")
 _OPERATOR_STARTS = frozenset(o[0] for o in _OPERATORS)  # a cheap test before the startswith calls
+# Runs of characters the splitter takes as they are, a run at a time instead of a character at a time
+# (no newline in any of them, except inside double quotes, where advance() counts the lines):
+_BLANKS = re.compile(r"[ \t\r]+")
+_PLAIN = re.compile(r"[^ \t\r\n\\'\"$`;&|]+")  # in a word: up to a blank, quote, escape, $, ` or operator
+_PLAIN_QUOTED = re.compile(r'[^"\\$]+')  # in double quotes: up to the closing quote, an escape or a $
+_SIMPLE_WORD = re.compile(_PLAIN.pattern + r"(?=[ \t\r\n;&|]|\Z)")  # a whole word of plain characters
+_BROKEN_CONTINUATION = re.compile(r"\\([ \t]+)(\r?\n|$)")  # a backslash, blanks, the end of the line
+_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 
 
 def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
@@ -85,6 +97,10 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
 
     def advance(k: int = 1) -> None:
         nonlocal i, line, col
+        if k == 1 and i < n and text[i] != "\n":
+            col += 1
+            i += 1
+            return
         passed = text[i:i + k]  # past the end, each step still counts a column
         last = passed.rfind("\n")
         if last < 0:
@@ -98,7 +114,7 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
         ch = text[i]
         # blanks between words
         if ch in " \t\r":
-            advance()
+            advance(_BLANKS.match(text, i).end() - i)
             continue
         if ch == "\n":
             advance()
@@ -119,7 +135,7 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
             continue
         # line continuation between words
         if ch == "\\":
-            m = re.match(r"\\([ \t]+)(\r?\n|$)", text[i:])
+            m = _BROKEN_CONTINUATION.match(text, i)
             if m:
                 # backslash, blanks, end of line: the author meant a continuation
                 problems.append(
@@ -137,6 +153,13 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
                 advance(2 if text[i + 1] == "\n" else 3)
                 continue
         # a word
+        simple = _SIMPLE_WORD.match(text, i)
+        if simple:  # the whole word is plain characters: no quote, escape or expansion in it
+            raw = simple.group()
+            words.append(Word(raw, raw, origin_at(line, col)))
+            col += len(raw)
+            i += len(raw)
+            continue
         w_line, w_col = line, col
         raw_start = i
         buf: List[str] = []
@@ -144,6 +167,11 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
         expands = False
         escaped_space_start = False
         while i < n:
+            plain = _PLAIN.match(text, i)
+            if plain:
+                buf.append(plain.group())
+                advance(plain.end() - i)
+                continue
             ch = text[i]
             if ch in " \t\r\n" or (ch in _OPERATOR_STARTS and any(text.startswith(o, i) for o in _OPERATORS)):
                 break
@@ -156,7 +184,7 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
                     advance(3)
                     continue
                 if nxt in " \t":
-                    rest = re.match(r"\\[ \t]+(\r?\n|$)", text[i:])
+                    rest = _BROKEN_CONTINUATION.match(text, i)
                     if rest:
                         # word\<blanks><newline>: same broken continuation, word ends here
                         break
@@ -195,6 +223,11 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
                 advance()
                 closed = False
                 while i < n:
+                    plain = _PLAIN_QUOTED.match(text, i)
+                    if plain:
+                        buf.append(plain.group())
+                        advance(plain.end() - i)
+                        continue
                     c = text[i]
                     if c == '"':
                         advance()
@@ -273,5 +306,5 @@ def references(value: str) -> List[str]:
 
 
 def split_assignment(word: str) -> Optional[Tuple[str, str]]:
-    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", word, re.S)
+    m = _ASSIGNMENT.match(word)
     return (m.group(1), m.group(2)) if m else None

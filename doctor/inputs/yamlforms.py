@@ -22,7 +22,7 @@ def kubernetes(text: str) -> bool:
 def autoscaler(text: str) -> bool:
     """A top-level ``groups:`` whose entries have a strategy, workspace or parameters (not in a script)."""
     return not text.lstrip().startswith("#!") and bool(re.search(r"^groups\s*:", text, re.M)
-                and re.search(r"^\s*(-\s+)?(strategy|workspace|parameters)\s*:", text, re.M))
+                and re.search(r"^[ \t]*(-[ \t]+)?(strategy|workspace|parameters)[ \t]*:", text, re.M))
 
 
 def pipelines(text: str) -> bool:

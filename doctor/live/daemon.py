@@ -4,14 +4,16 @@
 :class:`DaemonProblem` with the precise reason (no socket, permission denied,
 not a socket, connection refused, timeout, ...) and the fix, and the facts it
 did learn are kept. The only calls made are reads: ``/version``, ``/info``,
-``/containers/json``, ``/containers/{id}/json`` and ``/containers/{id}/logs``
-(the tail of a failing runner's log). The socket or port is first connected to
+``/containers/json``, ``/containers/{id}/json``, ``/containers/{id}/logs``
+(the tail of a failing runner's log) and ``/images/json`` (the local image store,
+for RD403). The socket or port is first connected to
 directly, to tell a missing, refused or silent endpoint apart; the calls run in
 a worker thread that a watchdog abandons when a step outlives ``timeout``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import stat
@@ -31,7 +33,7 @@ WATCHDOG_GRACE = 1.0  # seconds a step may run past --timeout before the watchdo
 @dataclass
 class DaemonProblem:
     # no-socket | permission | not-a-socket | refused | timeout | dns | tls | no-paramiko | ssh | choice | bad-url
-    # | api
+    # | reset (the connection broke mid-answer) | api
     kind: str
     message: str
     fix: str = ""
@@ -50,7 +52,9 @@ class DaemonFacts:
     missing: List[str] = field(default_factory=list)  # --container names the daemon does not have
     vanished: List[str] = field(default_factory=list)  # removed between list and inspect
     logs: Dict[str, str] = field(default_factory=dict)  # container id -> last log lines (raw; reporters mask)
+    images: Optional[List[Dict[str, Any]]] = None  # the local image store (/images/json); None: not read
     timeout: float = 10.0
+    choice: Optional[HostChoice] = field(default=None, repr=False, compare=False)  # how to connect again
 
     @property
     def reachable(self) -> bool:
@@ -109,6 +113,11 @@ def _classify(exc: BaseException, url: str, timeout: float, step: str) -> Daemon
             "the connection was refused (nothing listens there)"
         return DaemonProblem("refused", f"{url}: {what}",
                              "start the daemon (sudo systemctl start docker) or check --host / DOCKER_HOST", step)
+    broken = _broken_connection(chain, lowered)
+    if broken:
+        return DaemonProblem("reset", f"the daemon at {url} {broken} during '{step}'",
+                             "check that the daemon is healthy (sudo systemctl status docker; journalctl -u docker) "
+                             "and run the doctor again", step)
     if "paramiko" in lowered:
         return DaemonProblem("no-paramiko", f"{url}: ssh:// needs the paramiko package",
                              "install the ssh extra: pip install 'runner-doctor[ssh]'", step)
@@ -123,6 +132,23 @@ def _classify(exc: BaseException, url: str, timeout: float, step: str) -> Daemon
                              "use unix:///path, tcp://host:port or ssh://user@host", step)
     detail = str(getattr(exc, "explanation", "") or exc).splitlines()[0][:200]
     return DaemonProblem("api", f"the daemon at {url} answered '{step}' with an error: {detail}", "", step)
+
+
+def _broken_connection(chain: List[BaseException], lowered: str) -> Optional[str]:
+    """What went wrong with a connection that broke while the daemon answered (reset, closed, cut off), or None."""
+    names = {type(x).__name__ for x in chain}
+    if any(isinstance(x, ConnectionResetError) for x in chain) or "connection reset" in lowered:
+        return "reset the connection"
+    if "IncompleteRead" in names or "incompleteread" in lowered or "connection broken" in lowered:
+        return "closed the connection in the middle of its answer"
+    if "RemoteDisconnected" in names or "remote end closed" in lowered or any(
+            isinstance(x, (BrokenPipeError, ConnectionAbortedError)) for x in chain):
+        return "closed the connection without answering"
+    if "BadStatusLine" in names:
+        return "gave an answer that is not HTTP (cut off, or not a Docker daemon?)"
+    if any(isinstance(x, json.JSONDecodeError) for x in chain):
+        return "gave an answer that is not JSON (cut off?)"
+    return None
 
 
 def _classify_ssh(url: str, lowered: str, step: str) -> Optional[DaemonProblem]:
@@ -183,10 +209,10 @@ def _precheck_unix(path: str, timeout: float) -> Optional[DaemonProblem]:
     return None
 
 
-def _client(choice: HostChoice, timeout: float):
+def _client(choice: HostChoice, timeout: float, version: Optional[str] = None):
     import docker  # the docker SDK, only when a daemon is used
 
-    kwargs: Dict[str, Any] = {"base_url": choice.url, "version": "auto", "timeout": timeout}
+    kwargs: Dict[str, Any] = {"base_url": choice.url, "version": version or "auto", "timeout": timeout}
     if choice.tls_verify and scheme(choice.url) in ("tcp", "https"):
         certs = choice.cert_path or os.path.join(os.path.expanduser("~"), ".docker")
         kwargs["tls"] = docker.tls.TLSConfig(
@@ -217,7 +243,7 @@ class _Gathering:
 
     def __init__(self, choice: HostChoice, timeout: float, progress: Optional[Callable[[str], None]]):
         self.choice = choice
-        self.facts = DaemonFacts(choice.url, choice.source, timeout=timeout)
+        self.facts = DaemonFacts(choice.url, choice.source, timeout=timeout, choice=choice)
         self.say = progress or (lambda _msg: None)
         self.lock = threading.Lock()
         self.abandoned = False
@@ -345,9 +371,16 @@ def _gather(work: _Gathering, wanted: Sequence[str], mirrors: Sequence[str]) -> 
             state = data.get("State") or {}
             if state.get("Restarting") or (not state.get("Running") and state.get("ExitCode")):
                 work.begin(f"logs of {label}")
-                raw = client.logs(s["Id"], stdout=True, stderr=True, tail=LOG_TAIL, timestamps=False)
+                try:
+                    raw = client.logs(s["Id"], stdout=True, stderr=True, tail=LOG_TAIL, timestamps=False)
+                except NotFound:  # removed after its inspect data was read: checked from that, without its log
+                    work.store(vanished=facts.vanished + [label])
+                    continue
                 text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
                 work.store(logs={**facts.logs, s["Id"]: text})
+        work.begin("list images", f"listing images on {url}")
+        work.store(images=[{k: i.get(k) for k in ("Id", "RepoTags", "RepoDigests", "Created")}
+                           for i in client.images()])
         work.begin("done")
     finally:
         try:
@@ -362,8 +395,12 @@ def _work(work: _Gathering, wanted: Sequence[str], mirrors: Sequence[str]) -> No
     except _Abandoned:
         pass
     except Exception as exc:  # noqa: BLE001 - every failure becomes a described problem
+        problem = _classify(exc, work.choice.url, work.facts.timeout, work.step)
+        if work.facts.reachable and problem.kind in ("no-socket", "refused"):
+            # it answered at first: it stopped (or its socket went) while the doctor ran
+            problem.message = f"the daemon stopped answering during '{work.step}': {problem.message}"
         try:
-            work.store(problem=_classify(exc, work.choice.url, work.facts.timeout, work.step))
+            work.store(problem=problem)
         except _Abandoned:
             pass
 

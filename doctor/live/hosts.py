@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -34,19 +34,36 @@ def cli_config_dir(environ: Dict[str, str]) -> str:
     return environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
+def _read_json(path: str) -> Tuple[Any, Optional[str]]:
+    """(data, None) or (None, why not): read with the input limits (a FIFO is never opened), nesting bounded."""
+    from doctor.inputs.files import read_text
+    from doctor.inputs.jsondepth import reason, too_deep
+
+    text, err, _mode = read_text(path)
+    if text is None:
+        return None, err or "cannot be read"
+    deep = too_deep(text)
+    if deep:
+        return None, reason(deep)
+    try:
+        return json.loads(text), None
+    except ValueError as exc:
+        return None, f"not valid JSON: {exc}"
+
+
 def _context_endpoint(name: str, environ: Dict[str, str]) -> Tuple[Optional[HostChoice], Optional[str]]:
     """The context's Docker endpoint (with its TLS files, as `docker context create` stores them), or why not."""
     digest = hashlib.sha256(name.encode()).hexdigest()
     contexts = os.path.join(cli_config_dir(environ), "contexts")
     meta = os.path.join(contexts, "meta", digest, "meta.json")
-    try:
-        with open(meta, encoding="utf-8") as fh:
-            endpoint = json.load(fh)["Endpoints"]["docker"]
-        host = endpoint["Host"]
-    except FileNotFoundError:
+    data, err = _read_json(meta)
+    if err == "no such file":
         return None, f"no such context in {contexts}"
-    except (OSError, ValueError) as exc:
-        return None, f"{meta} cannot be read ({exc})"
+    if err:
+        return None, f"{meta} cannot be read ({err})"
+    try:
+        endpoint = data["Endpoints"]["docker"]
+        host = endpoint["Host"]
     except (KeyError, TypeError):
         return None, f"{meta} has no Docker endpoint"
     if not isinstance(host, str) or not host:
@@ -62,11 +79,7 @@ def _current_context(environ: Dict[str, str]) -> Tuple[Optional[str], str]:
     if environ.get("DOCKER_CONTEXT"):
         return environ["DOCKER_CONTEXT"], "DOCKER_CONTEXT"
     path = os.path.join(cli_config_dir(environ), "config.json")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return None, ""
+    data, _err = _read_json(path)  # one that cannot be read names no context (the CLI only warns)
     if isinstance(data, dict):
         for key, value in data.items():
             if key.lower() == "currentcontext" and isinstance(value, str) and value:  # Go's JSON: any case
