@@ -11,14 +11,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pty
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -37,6 +40,7 @@ if __name__ == "__main__":
     sys.argv[0] = re.sub(r"(-script\\.pyw|\\.exe)?$", "", sys.argv[0])
     sys.exit({func}())
 """
+TIMEOUT = 300  # seconds: the longest any one measured run may take
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -49,17 +53,18 @@ def build_venv(tmp: Path) -> Path:
     """A venv with runner-doctor installed from the repo (not editable); the dependencies (and
     yamllint) come from the current environment's site-packages through a .pth line."""
     venv = tmp / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=TIMEOUT)
     python = venv / "bin" / "python"
     proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                           str(REPO)], capture_output=True, text=True)
+                           str(REPO)], capture_output=True, text=True, timeout=TIMEOUT)
     if proc.returncode:
         fail(f"pip install --no-deps {REPO} failed:\n{proc.stderr[-2000:]}")
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+                               capture_output=True, text=True, check=True, timeout=TIMEOUT).stdout.strip())
     (site / "_bench_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = subprocess.run([str(python), "-c", "import rich, yaml, jsonschema, docker, yamllint, doctor; "
-                            "print(doctor.__file__)"], capture_output=True, text=True, cwd=tmp)
+                            "print(doctor.__file__)"], capture_output=True, text=True, cwd=tmp,
+                           timeout=TIMEOUT)
     if probe.returncode:
         fail("the dependencies or yamllint are missing from this environment: "
              "pip install -e '.[bench]' (or pip install yamllint), then run again\n" + probe.stderr[-500:])
@@ -67,13 +72,13 @@ def build_venv(tmp: Path) -> Path:
         fail(f"runner-doctor is imported from {probe.stdout.strip()}, not from the throwaway venv")
     (venv / "bin" / "yamllint").write_text(WRAPPER.format(python=python, module="yamllint.cli", func="run"))
     (venv / "bin" / "yamllint").chmod(0o755)
-    subprocess.run([str(python), "-m", "compileall", "-q", str(site / "doctor")], check=True)
+    subprocess.run([str(python), "-m", "compileall", "-q", str(site / "doctor")], check=True, timeout=TIMEOUT)
     return venv
 
 
 def checkable(cmd, path: Path) -> bool:
     proc = subprocess.run(cmd + ["check", "--offline", "--format", "json", str(path)], capture_output=True,
-                          text=True, cwd=path.parent)
+                          text=True, cwd=path.parent, timeout=TIMEOUT)
     return proc.returncode in (0, 1)
 
 
@@ -124,24 +129,64 @@ def make_inputs(tmp: Path, cmd, count: int) -> list:
     return files
 
 
-def clock(cmd, cwd: Path, env) -> float:
+def clock(cmd, cwd: Path, env, terminal: bool = False):
+    """(wall-clock, CPU) seconds of one run, its output to nowhere or to a pseudo-terminal. CPU is the
+    child's user + system time: shown too, as it moves less than wall-clock time on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    code, err = (on_terminal if terminal else to_nowhere)(cmd, cwd, env)
     took = time.perf_counter() - t0
-    if proc.returncode not in (0, 1):
-        fail(f"{' '.join(cmd[:4])}... exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
-    return took
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if code not in (0, 1):
+        fail(f"{' '.join(cmd[:4])}... exited {code}: {err.decode(errors='replace')[-500:]}")
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def pair(baseline, subject, runs: int, cwd: Path, env):
-    """Medians of the two commands, run alternately after one warm-up each."""
-    clock(baseline, cwd, env)
-    clock(subject, cwd, env)
+def to_nowhere(cmd, cwd: Path, env):
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        fail(f"{' '.join(cmd[:4])}... took more than {TIMEOUT} s")
+    return proc.returncode, proc.stderr
+
+
+def on_terminal(cmd, cwd: Path, env):
+    """Run with standard output on a pseudo-terminal (what a person at a terminal sees: colours)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+
+    def drain():
+        try:
+            while os.read(master, 65536):
+                pass
+        except OSError:  # the terminal closed with the process
+            pass
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        _out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        fail(f"{' '.join(cmd[:4])}... took more than {TIMEOUT} s")
+    finally:
+        reader.join(5)
+        os.close(master)
+    return proc.returncode, err
+
+
+def pair(baseline, subject, runs: int, cwd: Path, env, terminal: bool = False):
+    """Medians (wall-clock, CPU) of the two commands, run alternately after one warm-up each."""
+    clock(baseline, cwd, env, terminal)
+    clock(subject, cwd, env, terminal)
     a, b = [], []
     for _ in range(runs):
-        a.append(clock(baseline, cwd, env))
-        b.append(clock(subject, cwd, env))
-    return statistics.median(a), statistics.median(b)
+        a.append(clock(baseline, cwd, env, terminal))
+        b.append(clock(subject, cwd, env, terminal))
+    return tuple(statistics.median(t[k] for t in a) for k in (0, 1)), \
+        tuple(statistics.median(t[k] for t in b) for k in (0, 1))
 
 
 def findings_by_path(doc: dict) -> dict:
@@ -155,12 +200,12 @@ def findings_by_path(doc: dict) -> dict:
 def verify(rd, files, sample: int, cwd: Path, env) -> str:
     """The batch run's findings for each file equal the file's own run (a sample, or all files)."""
     proc = subprocess.run(rd + ["check", "--offline", "--format", "json"] + files, cwd=cwd, env=env,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, timeout=TIMEOUT)
     batch = findings_by_path(json.loads(proc.stdout))
     chosen = files if sample >= len(files) else random.Random(3).sample(files, sample)
     for path in chosen:
         one = subprocess.run(rd + ["check", "--offline", "--format", "json", path], cwd=cwd, env=env,
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, timeout=TIMEOUT)
         alone = findings_by_path(json.loads(one.stdout)).get(path, [])
         if alone != batch.get(path, []):
             return f"MISMATCH for {path}: its own run and the batch run differ"
@@ -190,26 +235,27 @@ def main() -> int:
         rich = [py, "-c", "import rich.console"]
         targets = [
             ("1. check start.sh + config.json, rich report  vs  yamllint (10-line YAML)", yamllint, one, 1.0,
-             args.runs),
+             args.runs, False),
+            ("1. the same, both on a terminal (pty)         vs  yamllint", yamllint, one, 1.0, args.runs, True),
             ("1. the same with --format json                vs  yamllint", yamllint,
-             one[:2] + ["--format", "json"] + one[2:], 0.6, args.runs),
+             one[:2] + ["--format", "json"] + one[2:], 0.6, args.runs, False),
             (f"2. check --offline {len(files)} files (json)      vs  the first of them", rd + [
                 "check", "--offline", "--format", "json", files[0]],
-             rd + ["check", "--offline", "--format", "json"] + files, 15.0, args.batch_runs),
+             rd + ["check", "--offline", "--format", "json"] + files, 15.0, args.batch_runs, False),
             ("3. runner-doctor --version                    vs  python -c 'import rich.console'", rich,
-             rd + ["--version"], 1.2, args.runs),
+             rd + ["--version"], 1.2, args.runs, False),
             ("3. runner-doctor --help                       vs  python -c 'import rich.console'", rich,
-             rd + ["--help"], 1.2, args.runs),
+             rd + ["--help"], 1.2, args.runs, False),
         ]
         print(f"runner-doctor from a non-editable install in {venv}; {os.cpu_count()} CPUs; "
-              f"Python {sys.version.split()[0]}; medians of alternating runs")
+              f"Python {sys.version.split()[0]}; medians of alternating runs (wall-clock; CPU user+system)")
         missed = 0
-        for title, base, subject, limit, runs in targets:
-            a, b = pair(base, subject, runs, cwd, env)
+        for title, base, subject, limit, runs, terminal in targets:
+            (a, a_cpu), (b, b_cpu) = pair(base, subject, runs, cwd, env, terminal)
             ok = b / a <= limit
             missed += not ok
             print(f"{title}: {b * 1000:8.1f} ms vs {a * 1000:7.1f} ms  ratio {b / a:5.2f} "
-                  f"(target <= {limit}) {'met' if ok else 'MISSED'}")
+                  f"(target <= {limit}) {'met' if ok else 'MISSED'}  [CPU {b_cpu / a_cpu:5.2f}]")
         same = verify(rd, files, args.verify, cwd, env)
         print(f"2. findings of the batch run: {same}")
         missed += same.startswith("MISMATCH")

@@ -35,6 +35,8 @@ def _toml():
 
 @dataclass
 class FileConfig:
+    """A configuration file as read: its path, its settings table, and which table it was."""
+
     path: Optional[str] = None
     data: Dict[str, Any] = field(default_factory=dict)
     table: str = ""  # "" for runner-doctor.toml, "tool.runner-doctor" for pyproject.toml
@@ -154,6 +156,8 @@ CHECK_DEFAULTS: Dict[str, Any] = {"format": "rich", "offline": False, "timeout":
 
 @dataclass
 class Settings:
+    """The merged settings of a run, with where each value came from."""
+
     values: Dict[str, Any]
     sources: Dict[str, str]
 

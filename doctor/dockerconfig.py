@@ -245,6 +245,8 @@ def is_cli_ignored_hub_key(key: str) -> bool:
 
 @dataclass(frozen=True)
 class Position:
+    """Where a key and its value start in the JSON text."""
+
     key: Optional[Tuple[int, int]]  # (line, column) of the key, None for the root and array items
     value: Tuple[int, int]  # (line, column) of the value
 
@@ -412,6 +414,8 @@ def _json_type(value: Any) -> str:
 
 @dataclass(frozen=True)
 class SchemaIssue:
+    """A place where the config does not meet the schema, and where it is in the file."""
+
     path: Path
     message: str  # never contains the offending value
     line: Optional[int]

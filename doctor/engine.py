@@ -43,6 +43,10 @@ class RuleInfo(NamedTuple):
     name: str
     module: str  # in doctor.rules
     applies_to: Tuple[str, ...]
+    severity: str = "error"
+    docker_only: bool = True
+    needs: Tuple[str, ...] = ()
+    own_skip: bool = False  # the rule decides itself when it does not apply (overrides Rule.skip_reason)
 
 
 def catalog() -> Dict[str, RuleInfo]:
@@ -55,12 +59,51 @@ def catalog() -> Dict[str, RuleInfo]:
 def catalog_source() -> str:
     """The text of rules/_catalog.py, generated from the rule modules (a test keeps the file in sync)."""
     rows = "".join(
-        f"    ({r.id!r}, {r.name!r}, {type(r).__module__.rsplit('.', 1)[-1]!r}, {tuple(r.applies_to)!r}),\n"
+        f"    ({r.id!r}, {r.name!r}, {type(r).__module__.rsplit('.', 1)[-1]!r}, {tuple(r.applies_to)!r}, "
+        f"{r.severity.value!r}, {bool(r.docker_only)!r}, {tuple(sorted(r.needs))!r}, "
+        f"{type(r).skip_reason is not Rule.skip_reason!r}),\n"
         for r in all_rules().values())
     return ('"""Generated from the rule modules; do not edit by hand. Regenerate with\n'
             "python -c \"from doctor import engine; print(engine.catalog_source(), end='')\" > rules/_catalog.py\n"
-            '\n(id, name, module, applies_to) of every rule, in id order: the engine imports\n'
-            'only the rule modules that can apply to a run\'s subjects.\n"""\n\nRULES = (\n' + rows + ")\n")
+            "\n(id, name, module, applies_to, severity, docker_only, needs, own_skip) of every rule, in id order:\n"
+            "the engine imports only the rule modules that can apply to a run's subjects, and reports a rule\n"
+            "that is skipped for its docker_only or needs (and has no skip_reason of its own) without\n"
+            'importing it.\n"""\n'
+            "\nRULES = (\n" + rows + ")\n")
+
+
+class DeferredRule:
+    """A selected rule whose module is imported only when the rule runs, or when more than its catalog
+    entry is asked for (its documentation, for SARIF). A rule skipped for ``docker_only`` or ``needs``
+    (the base :meth:`Rule.skip_reason`, which reads only those two) is reported without its module."""
+
+    def __init__(self, info: RuleInfo):
+        self.info = info
+        self.id, self.name, self.applies_to = info.id, info.name, info.applies_to
+        self.severity = Severity(info.severity)
+        self.docker_only, self.needs = info.docker_only, frozenset(info.needs)
+        self.docs_url = Rule.docs_url.fget(self)
+        self._rule: Optional[Rule] = None
+
+    @property
+    def rule(self) -> Rule:
+        if self._rule is None:
+            self._rule = importlib.import_module(f"doctor.rules.{self.info.module}").RULE
+            self.check = self._rule.check  # from now on, the rule's own methods
+            if self.info.own_skip:
+                self.skip_reason = self._rule.skip_reason
+        return self._rule
+
+    def skip_reason(self, subject: Subject, ctx: Context) -> Optional[str]:
+        if self.info.own_skip:
+            return self.rule.skip_reason(subject, ctx)
+        return Rule.skip_reason(self, subject, ctx)  # type: ignore[arg-type] - reads docker_only and needs
+
+    def check(self, subject: Subject, ctx: Context) -> Iterable[Result]:
+        return self.rule.check(subject, ctx)
+
+    def __getattr__(self, attr: str) -> Any:  # summary, doc, ...: the rule itself
+        return getattr(self.rule, attr)
 
 
 class SelectionError(ValueError):
@@ -96,11 +139,14 @@ def selected(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> List[Rul
     return [known[rid] for rid in sorted(set(chosen) - dropped)]
 
 
-def load(infos: Sequence[RuleInfo], kinds: Optional[Iterable[str]] = None) -> List[Rule]:
-    """The rules of these entries; with ``kinds``, only those that apply to one of these subject kinds."""
+def load(infos: Sequence[RuleInfo], kinds: Optional[Iterable[str]] = None, deferred: bool = False) -> List[Rule]:
+    """The rules of these entries; with ``kinds``, only those that apply to one of these subject kinds.
+    ``deferred``: as :class:`DeferredRule`, which import their module only when they run."""
     wanted = None if kinds is None else set(kinds)
-    return [importlib.import_module(f"doctor.rules.{info.module}").RULE for info in infos
-            if wanted is None or wanted.intersection(info.applies_to)]
+    chosen = [info for info in infos if wanted is None or wanted.intersection(info.applies_to)]
+    if deferred:
+        return [DeferredRule(info) for info in chosen]  # type: ignore[misc] - a Rule to the engine and reporters
+    return [importlib.import_module(f"doctor.rules.{info.module}").RULE for info in chosen]
 
 
 def select_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> List[Rule]:
@@ -108,46 +154,42 @@ def select_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> List
     return [known[info.id] for info in selected(select, ignore)]
 
 
-def _finding(rule: Rule, subject: Subject, res: Result) -> Finding:
-    return Finding(
-        rule=rule.id,
-        name=rule.name,
-        status=res.status,
-        severity=res.severity or rule.severity,
-        subject=subject.id,
-        message=res.message,
-        remediation=res.remediation,
-        location=res.location if res.location.path or res.location.line else Origin(subject.path, subject.line),
-        evidence=res.evidence,
-        docs=rule.docs_url,
-    )
+def _finding(rule: Rule, subject: Subject, res: Result, where: Optional[Origin] = None) -> Finding:
+    """The finding of a result; one without a place of its own is at the subject (``where``)."""
+    at = res.location
+    if not (at.path or at.line):
+        at = where or Origin(subject.path, subject.line)
+    return Finding(rule.id, rule.name, res.status, res.severity or rule.severity, subject.id, res.message,
+                   res.remediation, at, res.evidence, rule.docs_url)
 
 
-def run_rule(rule: Rule, subject: Subject, ctx: Context) -> List[Finding]:
+_NO_PROBLEM = Result(Status.PASS, "no problem found")
+
+
+def run_rule(rule: Rule, subject: Subject, ctx: Context, where: Optional[Origin] = None) -> List[Finding]:
     """Run one rule on one subject. Never raises: a broken rule becomes an `error` finding."""
     try:
         why = rule.skip_reason(subject, ctx)
         if why:
-            return [_finding(rule, subject, Result(Status.SKIP, why))]
+            return [_finding(rule, subject, Result(Status.SKIP, why), where)]
         results = list(rule.check(subject, ctx) or ())
-        if not results:
-            results = [Result(Status.PASS, "no problem found")]
-        return [_finding(rule, subject, r) for r in results]
+        return [_finding(rule, subject, r, where) for r in results or (_NO_PROBLEM,)]
     except Exception as exc:  # noqa: BLE001 - isolation is the point
         import traceback
 
         frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        where = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+        at = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
         return [
             _finding(
                 rule,
                 subject,
                 Result(
                     Status.ERROR,
-                    f"the rule itself failed ({type(exc).__name__}{where}); the other rules still ran",
+                    f"the rule itself failed ({type(exc).__name__}{at}); the other rules still ran",
                     "Please report this with the input file (secrets removed) at the project's issue tracker.",
                     severity=Severity.ERROR,
                 ),
+                where,
             )
         ]
 
@@ -155,15 +197,13 @@ def run_rule(rule: Rule, subject: Subject, ctx: Context) -> List[Finding]:
 def run(subjects: Sequence[Subject], rules: Sequence[Rule], ctx: Context) -> List[Finding]:
     findings: List[Finding] = []
     for subject in subjects:
+        where = Origin(subject.path, subject.line)  # one for the subject's findings that have no place of their own
         for rule in rules:
-            if subject.kind not in rule.applies_to:
-                continue
-            findings.extend(run_rule(rule, subject, ctx))
+            if subject.kind in rule.applies_to:
+                findings.extend(run_rule(rule, subject, ctx, where))
     return findings
 
 
 def summarize(findings: Iterable[Finding]) -> Dict[str, int]:
-    counts = {s.value: 0 for s in Status}
-    for f in findings:
-        counts[f.status.value] += 1
-    return counts
+    statuses = [f.status for f in findings]
+    return {s.value: statuses.count(s) for s in Status}  # list.count: no Enum.__hash__ per finding

@@ -62,6 +62,8 @@ class InvalidReference(ValueError):
 
 @dataclass(frozen=True)
 class ImageRef:
+    """A parsed image reference, as docker's reference package reads it."""
+
     original: str  # the text as written
     domain: str  # "docker.io" for Docker Hub
     path: str  # "library/ubuntu", "sox/atlassian/bitbucket-pipelines-runner"

@@ -287,6 +287,8 @@ def normpath(path: str) -> str:
 
 @dataclass
 class Finding:
+    """One rule's verdict on one subject, as every report shows it."""
+
     rule: str
     name: str
     status: Status

@@ -9,7 +9,7 @@ passwords, ``auth`` blobs, tokens) and replaces any occurrence with ``****``.
 from __future__ import annotations
 
 import base64
-from typing import Iterable, List, Set
+from typing import Dict, Iterable, List, Set
 
 from doctor.model import Subject
 
@@ -57,11 +57,17 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()):
         # longest first, so that a secret containing another is masked whole
         self.secrets: List[str] = sorted(set(secrets), key=len, reverse=True)
+        self._masked: Dict[str, str] = {}  # a batch run repeats the same messages thousands of times
 
     def __call__(self, text):
         if not text or not self.secrets or not isinstance(text, str):
             return text
+        done = self._masked.get(text)
+        if done is not None:
+            return done
+        masked = text
         for s in self.secrets:
-            if s in text:
-                text = text.replace(s, MASK)
-        return text
+            if s in masked:
+                masked = masked.replace(s, MASK)
+        self._masked[text] = masked
+        return masked

@@ -34,6 +34,8 @@ DOCS_URL = "https://github.com/runner-doctor/runner-doctor/blob/main/docs/rules.
 
 @dataclass
 class Result:
+    """One result a rule yields; the engine turns it into a Finding."""
+
     status: Status
     message: str
     remediation: str = ""
@@ -52,7 +54,7 @@ class Context:
         # Live providers, attached by the live-host and registry stages when available.
         self.daemon: Any = None  # the DaemonFacts of this machine's daemon, for TARGET files
         self.daemon_tried: Any = None  # the same when it could not be reached (for the skip reason)
-        self.registry: Any = None
+        self.registry: Any = None  # doctor.registry.results.RegistryResults of the registry stage
 
     def daemon_for(self, subject: Optional[Subject] = None):
         """The reachable daemon whose facts apply to this subject, or None.

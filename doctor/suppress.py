@@ -13,12 +13,14 @@ suppression that matches no problem warns. Both are reported under RD900.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
 
 from doctor.model import Finding, Origin, Severity, Status, Subject
+
+if TYPE_CHECKING:  # imported where a date is made: most runs have no suppression (start-up time)
+    import datetime as dt
 
 META_RULE, META_NAME = "RD900", "suppressions"
 _RE = re.compile(
@@ -28,6 +30,8 @@ _RE = re.compile(
 
 @dataclass
 class Suppression:
+    """One inline suppression comment: the rules it ignores, until when, why, and the findings it covered."""
+
     path: str
     line: int
     rules: List[str]
@@ -42,6 +46,8 @@ class Suppression:
 
 
 def scan(path: str, text: str, known: Dict[str, object]) -> List[Suppression]:
+    import datetime as dt
+
     out = []
     for n, line in enumerate(text.splitlines(), 1):
         if "runner-doctor:" not in line:
@@ -94,6 +100,8 @@ def _meta(subject_id: str, status: Status, message: str, fix: str, at: Origin) -
 def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str, str], selected: Iterable[str],
           today: Optional[dt.date] = None) -> List[Finding]:
     """Mark suppressed findings (in place) and return the RD900 findings about the suppressions."""
+    import datetime as dt
+
     from doctor import engine
 
     today = today or dt.date.today()

@@ -3,7 +3,8 @@ python -c "from doctor import engine; print(engine.catalog_source(), end='')" > 
 
 (id, name, module, applies_to, severity, docker_only, needs, own_skip) of every rule, in id order:
 the engine imports only the rule modules that can apply to a run's subjects, and reports a rule
-that is skipped for its docker_only or needs (and has no skip_reason of its own) without importing it.
+that is skipped for its docker_only or needs (and has no skip_reason of its own) without
+importing it.
 """
 
 RULES = (

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import IO, List, Sequence
+from typing import IO, Any, Callable, List, Optional, Sequence
 
 FORMATS = ("rich", "json", "sarif", "junit", "markdown", "github")
 
 
 def render(fmt: str, subjects: Sequence, findings: List, rules: Sequence, redact, out: IO[str],
-           notes: Sequence[str] = (), console=None) -> None:
-    """Write one report in ``fmt`` to ``out`` (``console`` for the rich report on stdout)."""
+           notes: Sequence[str] = (), console: Optional[Callable[[], Any]] = None) -> None:
+    """Write one report in ``fmt`` to ``out``. ``console`` makes the rich Console of the rich report on
+    stdout, when rich itself writes it (a terminal); for a file: 100 columns, no colour."""
     if fmt == "rich":
-        from rich.console import Console
-
         from doctor.reporters import rich_report
 
-        con = console or Console(file=out, highlight=False, soft_wrap=False, no_color=True, width=100)
-        rich_report.render(subjects, findings, redact, con, notes)
+        rich_report.write(subjects, findings, redact, out, notes, console)
     elif fmt == "json":
         from doctor.reporters import json_report
 
