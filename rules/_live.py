@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from typing import Any, Dict, List, Optional
 
 from doctor.inputs.files import resolve_host_path
@@ -64,15 +65,69 @@ def own_id(subject) -> Optional[str]:
     return data.get("Id") if data else None
 
 
-def local_path(facts, source: Optional[str], base_dir: Optional[str]) -> Optional[str]:
+class HostFiles:
+    """What the live rules ask of this machine's files: where a host path is, what is there, which is which.
+
+    The rules ask through :func:`host_files` rather than :mod:`os`, so that a support bundle can
+    record the answers when it is written and give them back when it is checked elsewhere
+    (:mod:`doctor.bundle.hostfiles`).
+    """
+
+    def resolve(self, source: str, base_dir: Optional[str]) -> Optional[str]:
+        return resolve_host_path(source, base_dir)
+
+    def kind(self, path: str) -> str:
+        """"socket", "folder", "file", "other", "missing", or "error: <reason>" (it cannot be examined)."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return "missing"
+        except OSError as exc:
+            return f"error: {exc.strerror or exc}"
+        if stat.S_ISSOCK(st.st_mode):
+            return "socket"
+        if stat.S_ISDIR(st.st_mode):
+            return "folder"
+        return "file" if stat.S_ISREG(st.st_mode) else "other"
+
+    def exists(self, path: str) -> bool:
+        """As os.path.exists: the path can be examined and is there."""
+        kind = self.kind(path)
+        return kind != "missing" and not kind.startswith("error: ")
+
+    def same_file(self, a: str, b: str) -> bool:
+        try:
+            return os.path.samefile(a, b)
+        except OSError:
+            return os.path.realpath(a) == os.path.realpath(b)
+
+    def listens(self, path: str, timeout: float) -> str:
+        """Whether something listens on a unix socket (a bounded connect; nothing is sent)."""
+        import socket
+
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return "something listens there: another daemon?"
+        except PermissionError:
+            return "this user may not connect to it"
+        except OSError:
+            return "nothing listens there: a stale socket file"
+        finally:
+            s.close()
+
+
+LIVE_FILES = HostFiles()
+
+
+def host_files(ctx) -> HostFiles:
+    """This machine's files, or the answers a support bundle recorded (``ctx.extra["host_files"]``)."""
+    return ctx.extra.get("host_files") or LIVE_FILES
+
+
+def local_path(facts, source: Optional[str], base_dir: Optional[str], files: HostFiles = LIVE_FILES) -> Optional[str]:
     """A mount's host path on this machine, when the daemon runs here and the path is known."""
     if facts is None or not facts.local or not source:
         return None
-    return resolve_host_path(source, base_dir)
-
-
-def same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
+    return files.resolve(source, base_dir)

@@ -59,13 +59,10 @@ started with another `--host`, mount that daemon's socket at
 (the generated start command); `../shared/reference/bitbucket-runners.md` §1.5.
 """
 
-import os
-import stat
-
 from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.rulebase import Rule
-from doctor.rules._live import local_path, same_file
+from doctor.rules._live import host_files, local_path
 
 TARGET = "/var/run/docker.sock"
 KNOWN_HOST_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -131,47 +128,29 @@ class DockerSocket(Rule):
     def _live(self, subject, ctx, m):
         """Live: the mounted host path is the socket of the daemon the runner runs on (None: not checkable here)."""
         facts = ctx.daemon_for(subject)
-        host = local_path(facts, m.source, subject.runner.base_dir)
+        files = host_files(ctx)
+        host = local_path(facts, m.source, subject.runner.base_dir, files)
         if host is None:
             return None
         sock = facts.socket_path
         daemon = f"the daemon at {facts.url}" + ("" if subject.runner.facts.get("container") else f" ({facts.source})")
-        if same_file(host, sock):
+        if files.same_file(host, sock):
             return self.ok(f"host socket {m.source} is the socket of {daemon}, mounted at {TARGET}", at=m.origin,
                            evidence=m.raw)
-        try:
-            st = os.stat(host)
-        except FileNotFoundError:
+        kind = files.kind(host)
+        if kind == "missing":
             what = "it does not exist on this host"
-        except OSError as exc:
-            what = f"it cannot be checked ({exc.strerror or exc})"
+        elif kind.startswith("error: "):
+            what = f"it cannot be checked ({kind[len('error: '):]})"
+        elif kind == "socket":
+            what = f"it is another socket ({files.listens(host, facts.timeout)})"
+        elif kind == "folder":
+            what = "it is a folder (docker creates one when the path to mount is missing)"
         else:
-            if stat.S_ISSOCK(st.st_mode):
-                what = f"it is another socket ({_answers(host, facts.timeout)})"
-            elif stat.S_ISDIR(st.st_mode):
-                what = "it is a folder (docker creates one when the path to mount is missing)"
-            else:
-                what = "it is not a socket"
+            what = "it is not a socket"
         return self.fail(f"{m.source} is not the socket of {daemon}, which listens on {sock}: {what}",
                          f"mount that daemon's socket: {suggest.mount(subject.runner, sock, TARGET)}", at=m.origin,
                          evidence=m.raw)
-
-
-def _answers(path, timeout):
-    """Whether something listens on a unix socket (a bounded connect; nothing is sent)."""
-    import socket
-
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        return "something listens there: another daemon?"
-    except PermissionError:
-        return "this user may not connect to it"
-    except OSError:
-        return "nothing listens there: a stale socket file"
-    finally:
-        s.close()
 
 
 RULE = DockerSocket()

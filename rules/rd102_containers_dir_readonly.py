@@ -59,14 +59,13 @@ non-default data-root (`docker info -f '{{ .DockerRootDir }}'`), mount
 **References.** Atlassian's generated start command; `../shared/reference/bitbucket-runners.md` §1.5, §4.
 """
 
-import os
 import posixpath
 
 from doctor import suggest
 from doctor.model import Severity, Status, normpath
 from doctor.runner_facts import CONTAINERS_DIR
 from doctor.rulebase import Rule
-from doctor.rules._live import local_path, same_file
+from doctor.rules._live import host_files, local_path
 
 
 
@@ -132,14 +131,15 @@ class ContainersDirReadonly(Rule):
             return None
         runner = subject.runner
         expected = normpath(posixpath.join(root, "containers"))
-        host = local_path(facts, m.source, runner.base_dir)
+        files = host_files(ctx)
+        host = local_path(facts, m.source, runner.base_dir, files)
         daemon = f"the daemon at {facts.url}"
         where = dict(at=m.origin, evidence=m.raw)
         both = (f"{suggest.mount(runner, expected, CONTAINERS_DIR, True)} and "
                 f"{suggest.mount(runner, expected, expected, True)}")
         why_both = (f"with a non-default data-root it is not documented which path the runner reads: "
                     f"{CONTAINERS_DIR}, or the log paths the daemon reports under {expected}; both mounts serve either")
-        if (same_file(host, expected) if host else normpath(m.source) == expected):
+        if (files.same_file(host, expected) if host else normpath(m.source) == expected):
             if expected == CONTAINERS_DIR or runner.mounts_at(expected):
                 return self.ok(f"{m.source} is the containers folder of {daemon} (data-root {root})", **where)
             return self.warn(f"{m.source} is the containers folder of {daemon} (data-root {root}); {why_both}",
@@ -150,7 +150,7 @@ class ContainersDirReadonly(Rule):
             return self.warn(f"{m.source} is not the containers folder {daemon} reports ({expected}, data-root "
                              f"{root}), unless it links there on that host: the runner would find no step logs",
                              fix, severity=Severity.WARNING, **where)
-        missing = "" if os.path.exists(host) else f", and {m.source} does not exist on this host"
+        missing = "" if files.exists(host) else f", and {m.source} does not exist on this host"
         return self.fail(f"{m.source} is not the containers folder of {daemon}: its data-root is {root}, so the "
                          f"step containers' logs are in {expected}{missing}; the runner would find none", fix, **where)
 

@@ -53,13 +53,13 @@ basic credentials only (see RD302, RD303).
 `../shared/reference/bitbucket-runners.md` §3.2.
 """
 
-import os
+import posixpath
 
 from doctor import suggest
 from doctor.model import Severity, normpath
 from doctor.runner_facts import CONFIG_DIR, CONFIG_FILE, custom_helper_images
 from doctor.rulebase import Rule
-from doctor.rules._live import local_path
+from doctor.rules._live import host_files, local_path
 
 
 def _looks_like_config(m):
@@ -124,22 +124,23 @@ class DockerConfigMount(Rule):
     def _live(self, subject, ctx, mount):
         """Live: the mount's host path is there, as the runner needs it (None: fine, or not checkable here)."""
         facts = ctx.daemon_for(subject)
-        host = local_path(facts, mount.source, subject.runner.base_dir) if mount.is_bind else None
+        files = host_files(ctx)
+        host = local_path(facts, mount.source, subject.runner.base_dir, files) if mount.is_bind else None
         if host is None:
             return None
         where = dict(at=mount.origin, evidence=mount.raw)
         on_host = f"on this host, where the daemon at {facts.url} runs"
-        if not os.path.exists(host):
+        if not files.exists(host):
             return self.fail(f"{mount.source} does not exist {on_host}: docker mounts an empty folder in its place, "
                              "and the runner finds no config.json",
                              "create it (docker login <registry> as the user whose ~/.docker is mounted writes it), "
                              "or correct the host path of the mount", **where)
         if normpath(mount.target) == CONFIG_DIR:
-            if os.path.isdir(host) and not os.path.exists(os.path.join(host, "config.json")):
+            if files.kind(host) == "folder" and not files.exists(posixpath.join(host, "config.json")):
                 return self.fail(f"the folder {mount.source} holds no config.json {on_host}: the runner finds no "
                                  "registry credentials", "log in there (docker login <registry>), or mount the folder "
                                  "that holds config.json", **where)
-        elif os.path.isdir(host):
+        elif files.kind(host) == "folder":
             return self.fail(f"{mount.source} is a folder {on_host}, not a file (docker creates a folder when the "
                              "file to mount is missing)", "remove the folder, put the config.json there, and start "
                              "the runner again", **where)
