@@ -7,7 +7,7 @@ import os
 import sys
 from typing import List, Optional, Sequence
 
-from doctor import __version__
+from doctor import __version__, startup
 from doctor.reporters import FORMATS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -47,7 +47,7 @@ def _rule_list(values: Optional[List[str]]) -> List[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = startup.ArgumentParser(  # argparse's, without importing shutil for the help width
         prog="runner-doctor", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run 'runner-doctor COMMAND --help' for a command's options. "
                "With no COMMAND, 'check' is assumed.")
@@ -67,8 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a Docker Engine to check (unix://, tcp://, ssh://); repeatable, checked concurrently")
     check.add_argument("--container", action="append", default=[], metavar="NAME",
                        help="check this container (by name or id) instead of finding runners by image; repeatable")
+    check.add_argument("--certs-d", metavar="DIR", default="/etc/docker/certs.d",
+                       help="where Docker's per-registry CA certificates are (<DIR>/<host:port>/ca.crt); "
+                            "default /etc/docker/certs.d")
     check.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                       help="the longest any one daemon call may take (default 10)")
+                       help="the longest any one daemon or registry request may take (default 10)")
     check.add_argument("--format", choices=FORMATS, default=None,
                        help="rich: the report for people (default); json, sarif, junit, markdown, github "
                             "(workflow annotations): for machines and tickets")
@@ -91,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--ignore", action="append", metavar="IDS", help="leave out these rules; same forms")
     check.add_argument("--runner-image", action="append", metavar="REPOSITORY", default=[],
                        help="also accept this repository as the runner image (a mirror); repeatable")
+    check.add_argument("--bundle", metavar="FILE",
+                       help="check a support bundle (runner-doctor bundle) instead of TARGETs and the live host: "
+                            "the current rules on what it holds, with no daemon and no network")
 
     rules = sub.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("rich", "json", "markdown"), default="rich",
@@ -101,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     from doctor import fix
 
     fix.add_parser(sub)
+    from doctor import bundle
+
+    bundle.add_parser(sub, check)
 
     explain = sub.add_parser("explain", help="show a rule's documentation")
     explain.add_argument("rule", metavar="RULE", help="a rule id (RD102) or name (containers-dir-readonly)")
@@ -154,7 +163,11 @@ def cmd_check(args) -> int:
         return EXIT_OK
     offline, timeout, docker_config = settings["offline"], settings["timeout"], settings["docker_config"]
     mirrors = tuple(settings["runner_images"])
-    if not args.targets and offline:
+    replay = None
+    if getattr(args, "bundle", None) and (args.targets or args.host or args.container or args.docker_config):
+        _stderr("--bundle checks what the bundle holds: give no TARGET, --host, --container or --docker-config")
+        return EXIT_USAGE
+    if not args.targets and offline and not getattr(args, "bundle", None):
         _stderr("nothing to check: without TARGET files the live host is checked, and --offline forbids that")
         return EXIT_USAGE
     if timeout <= 0:
@@ -193,31 +206,57 @@ def cmd_check(args) -> int:
     opts = LoadOptions(docker_config=docker_config, runner_mirrors=mirrors)
     stdin_text = None
     if "-" in args.targets:
-        data = sys.stdin.buffer.read(4 * 1024 * 1024 + 1)
-        from doctor.inputs.files import decode_text
+        from doctor.inputs.files import read_stream
 
-        stdin_text, err = decode_text(data)
+        stdin_text, err = read_stream(sys.stdin.buffer)
         if err:
             _stderr(f"<stdin>: {err}")
             return EXIT_USAGE
     try:
-        subjects = load_targets(args.targets, opts, stdin_text) if args.targets else []
+        if getattr(args, "bundle", None):  # a support bundle's subjects and live facts; no live contact
+            from doctor import bundle
+
+            replay = bundle.read(args.bundle)
+            subjects, ctx = replay.subjects, replay.context(offline, mirrors)
+        else:
+            subjects = load_targets(args.targets, opts, stdin_text) if args.targets else []
     except InputError as exc:
         _stderr(f"{exc.path}: {exc.reason}")
         return EXIT_USAGE
-    ctx = Context(offline=offline, runner_mirrors=mirrors)
-    if not offline:
-        subjects = _add_live(settings, args.container, opts, subjects, ctx)
+    if replay is None:
+        ctx = Context(offline=offline, runner_mirrors=mirrors)
+        if getattr(args, "write_bundle", None):  # runner-doctor bundle: keep the answers about host files
+            from doctor import bundle
+
+            ctx.extra["host_files"] = bundle.recording()
+        if not offline:
+            subjects = _add_live(settings, args.container, opts, subjects, ctx)
     fmt = settings["format"]
-    # only the rule modules that can apply to these subjects are imported; SARIF lists every selected rule
+    # only the rule modules that can apply to these subjects, and only when a rule runs (not when it is
+    # skipped for --offline or the runner kind), are imported; SARIF lists every selected rule
     kinds = None if "sarif" in [fmt] + [f for f, _path in outputs] else {s.kind for s in subjects}
-    rules = engine.load(selected, kinds)
+    rules = engine.load(selected, kinds, deferred=True)
+    if not offline and replay is None and any("network" in r.needs for r in rules):
+        ctx.registry = _check_registries(subjects, ctx, timeout, args.certs_d)
     findings = engine.run(subjects, rules, ctx)
     findings, _dropped = config.apply_severity(findings, settings["severity"])
-    redact = Redactor(collect_secrets(subjects))
+    # the host's docker login gave the runner image's credentials to the registry stage: mask those too
+    host_login = ()
+    if ctx.registry is not None:
+        from doctor.registry.plan import host_docker_config
+
+        host_login = [c for c in (host_docker_config(),) if c is not None]
+    redact = Redactor(collect_secrets(subjects, host_login))
     from doctor import suppress
 
-    findings += suppress.apply_to_targets(args.targets, stdin_text, subjects, findings, selected)
+    if replay is not None:
+        findings += replay.suppress(findings, selected)
+    else:
+        findings += suppress.apply_to_targets(args.targets, stdin_text, subjects, findings, selected)
+    if getattr(args, "write_bundle", None):
+        from doctor import bundle
+
+        return bundle.write(args, settings, subjects, ctx, findings, rules, redact, stdin_text)
     notes = []
     if known is not None:
         from doctor import baseline
@@ -233,7 +272,7 @@ def cmd_check(args) -> int:
         notes.append(f"wrote {n} finding{'s' if n != 1 else ''} to the baseline {args.write_baseline}")
     from doctor.reporters import render
 
-    render(fmt, subjects, findings, rules, redact, sys.stdout, notes, _console() if fmt == "rich" else None)
+    render(fmt, subjects, findings, rules, redact, sys.stdout, notes, _console)  # rich itself only on a terminal
     for out_fmt, path in outputs:
         try:
             folder = os.path.dirname(path)
@@ -259,15 +298,26 @@ def _add_live(settings, containers, opts, subjects, ctx):
         return add_live(subjects, ctx, opts, settings["host"], containers, settings["timeout"], say)
 
 
+def _check_registries(subjects, ctx, timeout, certs_d):
+    """Resolve every image the runners pull in its registry (concurrently, with a spinner on a terminal)."""
+    from doctor.registry.stage import check_images
+
+    with _progress("checking the registries") as say:
+        return check_images(subjects, ctx, timeout, certs_d, say)
+
+
 class _progress:
     """A spinner naming the current step, on a terminal (stderr) only."""
+
+    def __init__(self, first: str = "checking the Docker host"):
+        self.first = first
 
     def __enter__(self):
         self.status = None
         if sys.stderr.isatty():
             from rich.console import Console
 
-            self.status = Console(stderr=True).status("checking the Docker host")
+            self.status = Console(stderr=True).status(self.first)
             self.status.__enter__()
         return self.say
 
@@ -327,11 +377,13 @@ def cmd_fix(args) -> int:
     return fix.main(args)
 
 
-COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain, "fix": cmd_fix}
+COMMANDS = {"check": cmd_check, "rules": cmd_rules, "explain": cmd_explain, "fix": cmd_fix,
+            "bundle": cmd_check}  # bundle: the check run, written as a support bundle (args.write_bundle)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    startup.defer()  # standard modules a run seldom uses load on first use
     for stream in (sys.stdout, sys.stderr):
         # a terminal or log that cannot show every character gets '?' instead of a crash
         try:
@@ -343,6 +395,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.command_line = ["runner-doctor", *argv]  # recorded in a support bundle (passwords masked)
         return COMMANDS[args.command](args)
     except SystemExit as exc:  # argparse: --help/--version (0) and usage errors (2)
         return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else EXIT_USAGE

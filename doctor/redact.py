@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from typing import Dict, Iterable, List, Set
 
-from doctor.model import Subject
+from doctor.model import DockerConfig, Subject
 
 MASK = "****"
 MIN_SECRET_LEN = 4  # shorter values would mask ordinary words
@@ -29,8 +29,11 @@ def _config_secrets(cfg) -> Set[str]:
         return set()
 
 
-def collect_secrets(subjects: Iterable[Subject]) -> Set[str]:
+def collect_secrets(subjects: Iterable[Subject], configs: Iterable[DockerConfig] = ()) -> Set[str]:
+    """Every secret value of the subjects (and of other config.json files the run read), with base64 forms."""
     found: Set[str] = set()
+    for cfg in configs:
+        found |= _config_secrets(cfg)
     for subject in subjects:
         runner = subject.runner
         if runner is not None:

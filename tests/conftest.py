@@ -4,6 +4,11 @@ import sys
 import pytest
 
 from tests.lab.dockerd import docker_lab, docker_lab_log_none  # noqa: F401  (private Docker engines)
+from tests.lab.registry import registry_lab  # noqa: F401  (real docker-registry instances)
+
+# The tests talk only to this machine: the registry checks contact loopback registries only (the others are
+# reported "not contacted"), whatever image a fixture names. Subprocesses inherit it.
+os.environ["RUNNER_DOCTOR_LOOPBACK_ONLY"] = "1"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "fixtures")

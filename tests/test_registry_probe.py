@@ -314,6 +314,12 @@ def test_server_errors(probe, status):
     assert got.outcome == R.SERVER_ERROR and str(status) in got.message
 
 
+def test_access_denied(registry_lab, probe):
+    with netfaults.FaultyRegistry(registry_lab.htpasswd.url, manifest_status=403) as faulty:
+        got = probe(pull(faulty.host, "acme/pause:1", "ci-bot", PASSWORD))
+    assert got.outcome == R.DENIED and "denies ci-bot access to acme/pause (403)" in got.message
+
+
 def test_a_malformed_error_body_is_still_reported_by_status(probe):
     with netfaults.FaultyRegistry(manifest_status=500, bad_json=True) as faulty:
         got = probe(pull(faulty.host, "acme/pause:1"))

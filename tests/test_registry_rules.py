@@ -240,3 +240,92 @@ def test_results_round_trip_through_a_dict():
     results = RegistryResults({"k": ImageCheck("k", "i", "r", "anonymous", probe)}, ["n"], {"s": {"PAUSE_IMAGE": "k"}})
     again = RegistryResults.from_dict(json.loads(json.dumps(results.to_dict())))
     assert again == results
+
+
+class _EchoingTokenService:
+    """A registry on 127.0.0.1 whose token service answers 500 with an error echoing the Authorization it got
+    (decoded too) - what a broken token service or proxy does; the doctor prints token errors."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                if self.path.startswith("/v2/"):
+                    self._reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+                                ("WWW-Authenticate", f'Bearer realm="http://{owner.host}/token",service="echo"'))
+                    return
+                got = self.headers.get("Authorization", "")
+                decoded = base64.b64decode(got.split(" ", 1)[-1]).decode() if got else ""
+                body = json.dumps({"errors": [{"code": "UNKNOWN", "message": f"cannot issue a token for {got} "
+                                                                             f"({decoded})"}]}).encode()
+                self._reply(500, body)
+
+            do_HEAD = do_GET
+
+            def _reply(self, status, body, *headers):
+                self.send_response(status)
+                for k, v in (("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers):
+                    self.send_header(k, v)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_token_service_echoing_the_credentials_in_its_error_is_masked(folder):
+    password = "echoed-pa55word-canary"
+    blob = base64.b64encode(f"ci-bot:{password}".encode()).decode()
+    echo = _EchoingTokenService()
+    try:
+        path = script(folder, echo.host)
+        cfg = config(folder, echo.host, "ci-bot", password)
+        for fmt in ("rich", "json", "markdown", "sarif"):
+            proc = run_cli(["check", "--format", fmt, "--select", "RD402", "--docker-config", cfg, path],
+                           env=NO_DAEMON)
+            assert proc.returncode == 1, proc.stderr
+            assert "cannot issue a token" in " ".join(proc.stdout.split()), proc.stdout
+            assert password not in proc.stdout and blob not in proc.stdout, fmt
+    finally:
+        echo.stop()
+
+
+def test_the_host_login_used_for_the_runner_image_is_masked(folder):
+    """The runner image is pulled with the host's docker login (DOCKER_CONFIG): its password is a secret too."""
+    password = "host-login-canary-pa55"
+    blob = base64.b64encode(f"ci-bot:{password}".encode()).decode()
+    echo = _EchoingTokenService()
+    try:
+        path = script(folder, echo.host, {
+            "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner:1":
+                f"{echo.host}/sox/atlassian/bitbucket-pipelines-runner:1"})
+        login = os.path.join(folder, "login")
+        os.makedirs(login)
+        config(login, echo.host, "ci-bot", password)
+        proc = run_cli(["check", "--format", "json", "--select", "RD402", path],
+                       env={**NO_DAEMON, "DOCKER_CONFIG": login})
+        runner = [f for f in findings(proc, "RD402") if f["message"].startswith("the runner image")]
+        assert runner and runner[0]["status"] == "fail" and "cannot issue a token" in runner[0]["message"], runner
+        assert "ci-bot" in runner[0]["evidence"]
+        assert password not in proc.stdout and blob not in proc.stdout
+        bundle = os.path.join(folder, "bundle.json")
+        proc = run_cli(["bundle", "--select", "RD402", "-o", bundle, path], env={**NO_DAEMON, "DOCKER_CONFIG": login})
+        assert proc.returncode == 0, proc.stderr
+        with open(bundle, encoding="utf-8") as fh:
+            text = fh.read()
+        assert "cannot issue a token" in text and password not in text and blob not in text
+    finally:
+        echo.stop()

@@ -15,6 +15,7 @@ Both the stage (which probes) and the rules (which read the results) call
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -22,6 +23,9 @@ from typing import List, Optional, Tuple
 from doctor.imageref import ImageRef, InvalidReference, parse_reference
 from doctor.model import NOWHERE, DockerConfig, Origin, Subject
 from doctor.runner_facts import HELPER_IMAGE_DEFAULTS
+
+
+_RUN_KEY = os.urandom(32)
 
 
 @dataclass
@@ -39,8 +43,10 @@ class Credentials:
 
     @property
     def identity(self) -> str:
-        """Tells credentials apart in a key without revealing them (a short hash, salted by user and source)."""
-        h = hashlib.sha256(f"{self.source}\0{self.key}\0{self.user}\0{self.password}".encode("utf-8", "replace"))
+        """Tells credentials apart in a key without revealing them: an HMAC under a key drawn per run and never
+        stored, so the value cannot be used to guess a short password."""
+        h = hmac.new(_RUN_KEY, f"{self.source}\0{self.key}\0{self.user}\0{self.password}".encode("utf-8", "replace"),
+                     hashlib.sha256)
         return f"{self.user}@{h.hexdigest()[:12]}"
 
 
