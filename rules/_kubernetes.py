@@ -16,6 +16,8 @@ The existing rules call these functions from an early branch
 
 from __future__ import annotations
 
+import base64
+import binascii
 import posixpath
 import re
 from dataclasses import dataclass
@@ -479,3 +481,16 @@ def human(size: float) -> str:
             value = size / factor
             return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
     return f"{size:g} bytes"
+
+
+def text_of_base64(text: str) -> Optional[str]:
+    """The text a base64 value decodes to (as Kubernetes and RD605 read Secret data), or None: not base64
+    of printable text. The support bundle's stand-ins use it too, so a masked value gets RD605's verdict."""
+    compact = "".join(text.split())
+    if len(compact) < 8 or len(compact) % 4:
+        return None
+    try:
+        decoded = base64.b64decode(compact, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    return decoded if decoded.strip() and decoded.strip().isprintable() else None

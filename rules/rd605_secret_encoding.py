@@ -57,25 +57,10 @@ https://auth.atlassian.com/oauth/token"; `../shared/reference/bitbucket-runners.
 §3.1, §6.1.
 """
 
-import base64
-import binascii
-
 from doctor.model import Severity
-from doctor.rules._kubernetes import KubernetesRule, kubernetes_facts
+from doctor.rules._kubernetes import KubernetesRule, kubernetes_facts, text_of_base64
 
 AUTH_404 = "the runner's login then fails with '404 from POST https://auth.atlassian.com/oauth/token'"
-
-
-def _text_of_base64(text):
-    """The text a base64 string decodes to, or None (not base64, or not printable text)."""
-    compact = "".join(text.split())
-    if len(compact) < 8 or len(compact) % 4:
-        return None
-    try:
-        decoded = base64.b64decode(compact, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    return decoded if decoded.strip() and decoded.strip().isprintable() else None
 
 
 class SecretEncoding(KubernetesRule):
@@ -131,7 +116,7 @@ class SecretEncoding(KubernetesRule):
                                  "under stringData:", at=at)
             return self.fail(f"{what}: {sk.error}", "give the key a string value", at=at)
         if sk.section == "stringData":
-            inner = _text_of_base64(sk.raw or "")
+            inner = text_of_base64(sk.raw or "")
             if inner is not None:
                 return self.warn(f"{what} is under stringData, which is not decoded, but it looks base64-encoded "
                                  f"(it decodes to {len(inner)} characters of text): the runner would get the encoded "
@@ -153,7 +138,7 @@ class SecretEncoding(KubernetesRule):
         if text != text.strip():
             return self.fail(f"{what} has blanks around the value: the runner gets them too; {AUTH_404}",
                              "encode the value alone: echo -n 'VALUE' | base64 -w0", at=at)
-        inner = _text_of_base64(text)
+        inner = text_of_base64(text)
         if inner is not None:
             return self.fail(f"{what} is base64-encoded twice: decoded once, as Kubernetes does, it is still base64 "
                              f"({len(text)} characters that decode to {len(inner)} characters of text); {AUTH_404}",

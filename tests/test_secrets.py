@@ -138,3 +138,22 @@ def test_no_secret_from_standard_input(planted):
     for fmt in ("rich", "json"):
         proc = run_cli(["check", "--format", fmt, "-"], cwd=str(planted), stdin=text)
         _assert_clean(proc.stdout + proc.stderr, f"stdin --format {fmt}")
+
+
+def test_no_secret_from_any_other_command(planted):
+    """fix, bundle, check --bundle in every format, rules, explain: no canary anywhere."""
+    targets = [str(planted / t) for t in TARGETS[:-1]]
+    config = str(planted / "docker" / "config.json")
+    runs = [["fix", str(planted / "start.sh")],
+            ["fix", str(planted / "docker-compose.yml")], ["fix", str(planted / "runner.service")],
+            ["bundle", "--offline", "--docker-config", config, "-o", str(planted / "bundle.json"), *targets],
+            ["rules"], ["explain", "RD205"]]
+    for args in runs:
+        proc = run_cli(args, cwd=str(planted))
+        assert proc.returncode in (0, 1), (args, proc.stderr)
+        _assert_clean(proc.stdout + proc.stderr, " ".join(args[:2]))
+    _assert_clean((planted / "bundle.json").read_text(), "the bundle")
+    for fmt in FORMATS:
+        proc = run_cli(["check", "--bundle", str(planted / "bundle.json"), "--format", fmt], cwd=str(planted))
+        assert proc.returncode in (0, 1), proc.stderr
+        _assert_clean(proc.stdout + proc.stderr, f"check --bundle --format {fmt}")

@@ -37,6 +37,7 @@ import string
 from typing import Dict, Optional, Tuple
 
 from doctor.dockerconfig import AuthDecodeError, _go_base64_error, decode_auth
+from doctor.rules._kubernetes import text_of_base64
 
 ALNUM = string.ascii_letters + string.digits
 TRIES = 64  # candidates drawn before a stand-in that keeps every verdict is given up on
@@ -48,18 +49,6 @@ _B64_CHARS = frozenset(ALNUM + "+/=")
 
 def _utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
-
-
-def text_of_base64(text: str) -> Optional[str]:
-    """The text a base64 value decodes to (as Kubernetes and RD605 read it), or None: not base64 of printable text."""
-    compact = "".join(text.split())
-    if len(compact) < 8 or len(compact) % 4:
-        return None
-    try:
-        decoded = base64.b64decode(compact, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    return decoded if decoded.strip() and decoded.strip().isprintable() else None
 
 
 def _base64_state(text: str) -> str:

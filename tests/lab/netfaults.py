@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
+from tests.lab.broken import HungDaemon
 from tests.lab.dockerd import LabUnavailable
 
 ACCEPT_POLL = 0.2  # seconds between checks of the stop flag
@@ -65,36 +66,13 @@ def error_body(status: int) -> bytes:
 # -- raw TCP ---------------------------------------------------------------------------------------
 
 
-class SilentServer:
-    """Accepts TCP connections on `host`:0 and never answers; keeps them open until stopped."""
+class SilentServer(HungDaemon):
+    """Accepts TCP connections on 127.0.0.1:0 and never answers (the hung daemon of tests/lab/broken.py);
+    ``host`` is "127.0.0.1:PORT"."""
 
-    def __init__(self, host: str = "127.0.0.1"):
-        self.listener = socket.socket()
-        self.listener.bind((host, 0))
-        self.listener.listen(64)
-        self.listener.settimeout(ACCEPT_POLL)
-        self.host = f"{host}:{self.listener.getsockname()[1]}"
-        self.accepted: List[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"silent server {self.host}", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for conn in self.accepted:
-            conn.close()
-        self.listener.close()
+    def __init__(self):
+        super().__init__()
+        self.host = self.url[len("tcp://"):]
 
     def __enter__(self) -> "SilentServer":
         return self
