@@ -15,7 +15,7 @@ import time
 
 from tests.conftest import ROOT, run_cli
 from tests.lab import containers
-from tests.lab.registry import HTPASSWD_USERS, TOKEN_USERS, registry_lab  # noqa: F401
+from tests.lab.registry import HTPASSWD_USERS, TOKEN_USERS
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 

@@ -19,7 +19,7 @@ from doctor.registry.probe import Policy, Prober, parse_challenges
 from doctor.registry.transport import NetError, Transport
 from tests.lab import netfaults
 from tests.lab.pki import certs_d
-from tests.lab.registry import HTPASSWD_USERS, PUBLIC_REPO, TOKEN_USERS, registry_lab, start_registry  # noqa: F401
+from tests.lab.registry import HTPASSWD_USERS, PUBLIC_REPO, TOKEN_USERS, start_registry
 from tests.lab.tokenserver import start_token_server
 
 SECURE = {"InsecureRegistryCIDRs": [], "IndexConfigs": {}}  # a daemon that trusts no registry without TLS

@@ -19,7 +19,7 @@ from doctor.rulebase import Context
 from tests.conftest import ROOT, run_cli
 from tests.lab import netfaults
 from tests.lab.dockerd import RUNNER_IMAGE, RUNNER_TAG, LabUnavailable, fail_or_skip
-from tests.lab.registry import HTPASSWD_USERS, registry_lab  # noqa: F401
+from tests.lab.registry import HTPASSWD_USERS
 
 FIXTURE = os.path.join(ROOT, "fixtures", "registry", "private-helpers.sh")
 NO_DAEMON = {"DOCKER_HOST": "unix:///nonexistent/runner-doctor-tests/docker.sock"}

@@ -70,7 +70,6 @@ from doctor.live.run import add_live
 from doctor.rulebase import Context
 from tests.conftest import ROOT, run_cli
 from tests.lab import broken, containers
-from tests.lab.registry import registry_lab  # noqa: F401  (the registry lab, for registry: cases)
 
 ORDER = {"skip": 0, "pass": 1, "warn": 2, "fail": 3, "error": 4}
 CASE_FILES = sorted(glob.glob(os.path.join(ROOT, "tests", "rule_cases", "RD*.yaml")))

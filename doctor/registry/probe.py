@@ -24,7 +24,7 @@ import os
 import re
 import socket
 import threading
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from doctor.registry import results as R
