@@ -48,5 +48,5 @@ def check(
     findings = engine.run(subjects, rules, ctx)
     from doctor import suppress
 
-    findings += suppress.apply_to_targets(list(targets), None, subjects, findings, rules)
+    findings += suppress.apply_to_targets(list(targets), None, subjects, findings, rules, opts.texts)
     return Report(subjects, findings, rules)

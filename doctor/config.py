@@ -14,7 +14,12 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+
+from doctor.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, Dict, List, Optional, Tuple
 
 FILE_NAME = "runner-doctor.toml"
 PYPROJECT = "pyproject.toml"
@@ -33,8 +38,8 @@ def _toml():
     return tomllib
 
 
-@dataclass
-class FileConfig:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class FileConfig(Record):
     """A configuration file as read: its path, its settings table, and which table it was."""
 
     path: Optional[str] = None
@@ -154,8 +159,8 @@ CHECK_DEFAULTS: Dict[str, Any] = {"format": "rich", "offline": False, "timeout":
                                   "docker_config": None, "host": [], "baseline": None}
 
 
-@dataclass
-class Settings:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Settings(Record):
     """The merged settings of a run, with where each value came from."""
 
     values: Dict[str, Any]

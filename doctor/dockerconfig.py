@@ -31,9 +31,15 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from doctor.model import DockerConfig, Origin, describe_secret
+from doctor.record import FrozenRecord, Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+
+    Path = Tuple[Any, ...]  # where a value is in the JSON document: keys and indexes
 
 # Docker Hub's key in `auths` (docker/cli file.go: authConfigKey); the only one the CLI reads for Hub.
 HUB_KEY = "https://index.docker.io/v1/"
@@ -57,8 +63,6 @@ _CANONICAL_ENTRY = {name: name for name in ENTRY_FIELDS}
 # Strings shorter than this are not returned by secret_strings(): scrubbing them would garble
 # ordinary words, and no rule prints a secret in the first place.
 MIN_SECRET_LEN = 4
-
-Path = Tuple[Any, ...]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,8 +247,8 @@ def is_cli_ignored_hub_key(key: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # positions: a small scan of (valid) JSON text recording where each key and value starts
 
-@dataclass(frozen=True)
-class Position:
+@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+class Position(FrozenRecord):
     """Where a key and its value start in the JSON text."""
 
     key: Optional[Tuple[int, int]]  # (line, column) of the key, None for the root and array items
@@ -366,6 +370,25 @@ def _validator():
 _PY_TYPES = {"object": dict, "array": list, "string": str, "null": type(None)}
 
 
+@functools.lru_cache(maxsize=None)
+def _word_keys(pattern: str):
+    """The lower-cased keys that a pattern spelling a word in either case (``^[Aa][Uu][Tt][Hh]$``, as the schema's
+    are) can match - the word, and the word before a newline (``$``) - so that the patterns a config's keys
+    cannot match are not compiled (start-up time); None for any other pattern."""
+    body = pattern[1:-1] if pattern.startswith("^") and pattern.endswith("$") else ""
+    pairs = [body[i:i + 4] for i in range(0, len(body), 4)]
+    if not body or len(body) % 4 or any(p[0] + p[3] != "[]" or p[1] != p[2].upper() or p[2] != p[1].lower()
+                                        or not (p[2].isascii() and p[2].isalpha()) for p in pairs):
+        return None
+    word = "".join(p[2] for p in pairs)
+    return (word, word + "\n")
+
+
+def _may_match(pattern: str, folded_key: str) -> bool:
+    words = _word_keys(pattern)
+    return words is None or folded_key in words
+
+
 def _conforms(data: Any, schema: Dict[str, Any]) -> bool:
     """True when ``data`` surely meets ``schema``; False when it may not (then jsonschema says how).
 
@@ -390,7 +413,9 @@ def _conforms(data: Any, schema: Dict[str, Any]) -> bool:
     if isinstance(data, dict):
         patterns = schema.get("patternProperties", {})
         for key, value in data.items():
-            matched = [sub for pattern, sub in patterns.items() if re.search(pattern, key)]
+            folded = key.lower()
+            matched = [sub for pattern, sub in patterns.items()
+                       if _may_match(pattern, folded) and re.search(pattern, key)]
             if not matched and "additionalProperties" in schema:
                 matched = [schema["additionalProperties"]]
             if not all(_conforms(value, sub) for sub in matched):
@@ -412,11 +437,11 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-@dataclass(frozen=True)
-class SchemaIssue:
+@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+class SchemaIssue(FrozenRecord):
     """A place where the config does not meet the schema, and where it is in the file."""
 
-    path: Path
+    path: Tuple[Any, ...]  # a Path (spelled out: the alias exists for type checkers only)
     message: str  # never contains the offending value
     line: Optional[int]
     column: Optional[int]
@@ -451,8 +476,8 @@ def schema_issues(data: Any, text: Optional[str] = None,
 # ---------------------------------------------------------------------------------------------
 # the per-config analysis the rules share
 
-@dataclass
-class AuthEntry:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class AuthEntry(Record):
     """One `auths` entry as the docker CLI reads it, classified for the runner (basic auth only)."""
 
     key: str

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import collections
 import importlib
 import re
-from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from doctor.model import Finding, Origin, Severity, Status, Subject
 from doctor.rulebase import Context, Result, Rule
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 _ID_RE = re.compile(r"^RD\d{3}$")
 _registry: Optional[Dict[str, Rule]] = None
@@ -36,17 +40,14 @@ def all_rules() -> Dict[str, Rule]:
     return _registry
 
 
-class RuleInfo(NamedTuple):
-    """What selection and the engine need of a rule without importing its module."""
+class RuleInfo(collections.namedtuple("RuleInfo", "id name module applies_to severity docker_only needs own_skip",
+                                      defaults=("error", True, (), False))):
+    """What selection and the engine need of a rule without importing its module: ``id``, ``name``,
+    ``module`` (in doctor.rules), ``applies_to``, ``severity``, ``docker_only``, ``needs`` and ``own_skip``
+    (the rule decides itself when it does not apply: overrides Rule.skip_reason). A named tuple without
+    ``typing`` (start-up time)."""
 
-    id: str
-    name: str
-    module: str  # in doctor.rules
-    applies_to: Tuple[str, ...]
-    severity: str = "error"
-    docker_only: bool = True
-    needs: Tuple[str, ...] = ()
-    own_skip: bool = False  # the rule decides itself when it does not apply (overrides Rule.skip_reason)
+    __slots__ = ()
 
 
 def catalog() -> Dict[str, RuleInfo]:

@@ -21,7 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+
+from doctor.record import FrozenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Optional
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -60,8 +65,8 @@ class InvalidReference(ValueError):
     """Docker would refuse this image reference; the message says why."""
 
 
-@dataclass(frozen=True)
-class ImageRef:
+@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+class ImageRef(FrozenRecord):
     """A parsed image reference, as docker's reference package reads it."""
 
     original: str  # the text as written

@@ -13,7 +13,12 @@ import enum
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+
+from doctor.record import FrozenRecord, Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, Dict, List, Optional, Tuple
 
 
 class RunnerKind(str, enum.Enum):
@@ -46,8 +51,8 @@ class Severity(str, enum.Enum):
     INFO = "info"
 
 
-@dataclass(frozen=True)
-class Origin:
+@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+class Origin(FrozenRecord):
     """Where a value was written: a file (None for the command line), 1-based line and column."""
 
     path: Optional[str] = None
@@ -78,8 +83,8 @@ def is_secret_name(name: str) -> bool:
     return name in SECRET_ENV_NAMES or bool(_SECRET_NAME_RE.search(name))
 
 
-@dataclass
-class EnvVar:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class EnvVar(Record):
     """One environment variable given to the runner.
 
     ``value`` is the value the runner will see, or None when it is inherited
@@ -127,8 +132,8 @@ def describe_secret(value: str) -> str:
     return f"set ({len(value)} characters)"
 
 
-@dataclass
-class Mount:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Mount(Record):
     """A mount of the runner container (bind, volume or tmpfs)."""
 
     type: str  # "bind" | "volume" | "tmpfs" | other docker mount types
@@ -144,8 +149,8 @@ class Mount:
         return self.type == "bind"
 
 
-@dataclass
-class EnvFileRef:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class EnvFileRef(Record):
     """An env file the runner setup reads (``--env-file``, compose ``env_file``, ``EnvironmentFile=``)."""
 
     path: str  # as written
@@ -156,8 +161,8 @@ class EnvFileRef:
     optional: bool = False  # systemd "EnvironmentFile=-/path"
 
 
-@dataclass
-class SyntaxProblem:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class SyntaxProblem(Record):
     """Something in the command that does not mean what it looks like (RD003)."""
 
     code: str  # "broken-continuation" | "unbalanced-quote" | "option-after-image" | "unknown-option" | ...
@@ -166,8 +171,8 @@ class SyntaxProblem:
     fix: str = ""
 
 
-@dataclass
-class DockerConfig:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class DockerConfig(Record):
     """A Docker client config.json as read from disk (parsed lazily by the RD3xx rules' helpers)."""
 
     path: str  # the path shown to the user
@@ -187,8 +192,8 @@ class DockerConfig:
         return self.text is not None
 
 
-@dataclass
-class RunnerSetup:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class RunnerSetup(Record):
     """One runner as it will be started."""
 
     kind: RunnerKind
@@ -254,8 +259,8 @@ class RunnerSetup:
         return out
 
 
-@dataclass
-class Subject:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Subject(Record):
     """What a rule is run against, with a stable id for reports."""
 
     id: str
@@ -285,8 +290,8 @@ def normpath(path: str) -> str:
     return p
 
 
-@dataclass
-class Finding:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Finding(Record):
     """One rule's verdict on one subject, as every report shows it."""
 
     rule: str

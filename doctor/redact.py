@@ -9,9 +9,12 @@ passwords, ``auth`` blobs, tokens) and replaces any occurrence with ``****``.
 from __future__ import annotations
 
 import base64
-from typing import Dict, Iterable, List, Set
 
 from doctor.model import DockerConfig, Subject
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Dict, Iterable, List, Set
 
 MASK = "****"
 MIN_SECRET_LEN = 4  # shorter values would mask ordinary words

@@ -25,15 +25,19 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, FrozenSet, Iterable, Optional, Tuple
 
 from doctor.model import NOWHERE, Origin, RunnerKind, Severity, Status, Subject
+from doctor.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, FrozenSet, Iterable, Optional, Tuple
 
 DOCS_URL = "https://github.com/runner-doctor/runner-doctor/blob/main/docs/rules.md"
 
 
-@dataclass
-class Result:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Result(Record):
     """One result a rule yields; the engine turns it into a Finding."""
 
     status: Status

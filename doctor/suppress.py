@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence
 
 from doctor.model import Finding, Origin, Severity, Status, Subject
+from doctor.record import Record
 
-if TYPE_CHECKING:  # imported where a date is made: most runs have no suppression (start-up time)
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # datetime is imported where a date is made (most runs have no suppression), typing never
     import datetime as dt
+    from typing import Dict, Iterable, List, Optional, Sequence
 
 META_RULE, META_NAME = "RD900", "suppressions"
 _RE = re.compile(
@@ -28,8 +30,8 @@ _RE = re.compile(
     r"(?:\s+until\s+(?P<until>\S+))?\s*(?:--\s*(?P<reason>.*?))?\s*$")
 
 
-@dataclass
-class Suppression:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Suppression(Record):
     """One inline suppression comment: the rules it ignores, until when, why, and the findings it covered."""
 
     path: str
@@ -160,8 +162,11 @@ def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str,
 
 
 def apply_to_targets(targets: Sequence[str], stdin_text: Optional[str], subjects: Sequence[Subject],
-                     findings: List[Finding], rules: Sequence) -> List[Finding]:
-    """Apply the suppressions written in the TARGET files (``-`` is standard input); the RD900 findings."""
+                     findings: List[Finding], rules: Sequence, read: Optional[Dict[str, str]] = None) -> List[Finding]:
+    """Apply the suppressions written in the TARGET files (``-`` is standard input); the RD900 findings.
+
+    ``read``: the TARGET texts as the inputs read them (LoadOptions.texts); others are read here.
+    """
     from doctor.inputs import STDIN
     from doctor.inputs.files import read_text
 
@@ -170,6 +175,8 @@ def apply_to_targets(targets: Sequence[str], stdin_text: Optional[str], subjects
         if path == "-":
             text: Optional[str] = stdin_text or ""
             path = STDIN
+        elif read and path in read:
+            text = read[path]
         else:
             text, _err, _mode = read_text(path)
         if text is not None and "runner-doctor:" in text:

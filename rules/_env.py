@@ -9,9 +9,12 @@ names with ``source == "argument"``.
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 from doctor.model import EnvVar, RunnerKind, RunnerSetup
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Optional
 
 # start.sh / start.ps1 argument names of the runner variables
 ARGUMENTS = {

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, List, Optional
 
 from doctor.imageref import ImageRef, InvalidReference, parse_reference, unresolved_variable
 from doctor.model import EnvVar, Origin, RunnerSetup
 from doctor.runner_facts import HELPER_IMAGE_DEFAULTS
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Iterator, List, Optional
 
 
 @dataclass

@@ -21,14 +21,16 @@ import binascii
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, List, Optional, Tuple
 
 from doctor.model import Mount, RunnerSetup, Severity, normpath
 from doctor.rulebase import Rule
 from doctor.runner_facts import CONFIG_DIR, CONFIG_FILE, CONTAINERS_DIR, SOCKET_PATH, custom_helper_images
 from doctor.rules._env import is_placeholder, known_value
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the Kubernetes reader (and YAML) is imported only when a manifest was read
+    from typing import Iterator, List, Optional, Tuple
+
     from doctor.inputs.kubernetes import Container, KubernetesFacts, Volume
 
 DEFAULT_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")

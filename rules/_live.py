@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, Dict, List, Optional
 
 from doctor.inputs.files import resolve_host_path
 from doctor.rules._env import UUID_RE
 
-Inspect = Dict[str, Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, Dict, List, Optional
+
+    Inspect = Dict[str, Any]
 
 
 def container_name(data: Inspect) -> str:

@@ -57,8 +57,6 @@ file write `NAME=value` without quotes.
 (the 404 from auth.atlassian.com), §5 (start-script arguments).
 """
 
-import difflib
-
 from doctor.model import Severity
 from doctor.rulebase import Rule
 from doctor.runner_facts import KNOWN_ENV, REQUIRED_ENV
@@ -126,6 +124,8 @@ class RequiredEnv(Rule):
         label = shown_name(runner, name)
         what = f"the start command has no {label}" if is_start_script(runner) else f"{label} is not set"
         near = [v for v in runner.env if v.name not in KNOWN_ENV and v.name != name]
+        import difflib  # here: most runs miss no variable (start-up time)
+
         close = difflib.get_close_matches(name, [v.name for v in near], n=1, cutoff=0.75)
         typo = next((v for v in near if close and v.name == close[0]), None)
         hint = f" ({typo.name} is set: a misspelling? see RD204)" if typo else ""

@@ -48,8 +48,6 @@ or Workspace settings > Runners).
 variables and the ones seen in the wild that it does not read).
 """
 
-import difflib
-
 from doctor.model import Severity
 from doctor.rulebase import Rule
 from doctor.runner_facts import KNOWN_ENV
@@ -80,6 +78,8 @@ def suggestion(name: str):
         return None
     if upper in KNOWN_ENV:
         return upper  # right name, wrong case
+    import difflib  # here: most runs have no unknown variable (start-up time)
+
     close = difflib.get_close_matches(upper, CANDIDATES, n=1, cutoff=CUTOFF)
     return close[0] if close else None
 

@@ -64,8 +64,6 @@ docker writes them: `auths`, `auth`, `credsStore`, `credHelpers`.
 `../shared/reference/bitbucket-runners.md` §3.2.
 """
 
-import difflib
-
 from doctor.dockerconfig import TOP_FIELDS, view
 from doctor.model import Origin, Severity
 from doctor.rulebase import Rule
@@ -142,6 +140,8 @@ class DockerConfigValid(Rule):
         for key in cfg.data:
             if key.lower() in _KNOWN:
                 continue
+            import difflib  # here: most configs have no unknown field (start-up time)
+
             near = difflib.get_close_matches(key.lower(), _KNOWN, n=1, cutoff=0.8)
             if near:
                 warned = True

@@ -88,6 +88,10 @@ def test_offline_check_of_a_script_imports_only_what_it_needs(tmp_path):
     assert "rich" not in _top(loaded)
     # dataclasses' inspect (every dataclass on the way has a docstring), argparse's shutil (its help width)
     assert not {"inspect", "shutil"} & loaded, "give the new dataclass a docstring" if "inspect" in loaded else ""
+    # difflib is imported where a suggestion is made
+    assert "difflib" not in loaded
+    # the other commands' parsers (and the modules that make them) are built only for their own run or --help
+    assert not {"doctor.fix", "doctor.bundle"} & loaded
     # rules that are skipped offline are reported from the catalog, without their modules
     assert not {"doctor.rules.rd402_image_pullable", "doctor.rules.rd403_not_local_only"} & loaded
 
@@ -95,6 +99,8 @@ def test_offline_check_of_a_script_imports_only_what_it_needs(tmp_path):
 def test_json_format_imports_no_rich(tmp_path):
     loaded = _modules_after(["check", "--offline", "--format", "json", START], tmp_path)
     assert "rich" not in _top(loaded)
+    # typing's names are imported for type checkers only (`if TYPE_CHECKING:`) on the way of a JSON report
+    assert "typing" not in loaded, "import typing's names under `if TYPE_CHECKING:`"
     assert not _not_needed_offline(loaded)
 
 

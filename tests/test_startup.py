@@ -1,6 +1,7 @@
 """What the command line does for its start-up time (doctor.startup, issue 7) changes nothing it shows."""
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -42,3 +43,85 @@ def test_help_is_as_wide_as_argparse_makes_it(monkeypatch, columns):
             parser.add_argument("--option", metavar="VALUE", help="what it does " * 12)
             parser.add_subparsers(dest="command").add_parser("sub", help="a subcommand " * 6)
         assert ours.format_help() == theirs.format_help()
+
+
+def test_copy_is_deferred_too_and_asdict_still_copies():
+    code = ("from doctor import startup\n"
+            "startup.defer()\n"
+            "import copy, dataclasses\n"
+            "assert '__file__' not in vars(copy), 'imported by dataclasses'\n"
+            "@dataclasses.dataclass\n"
+            "class Box:\n"
+            "    '''A box.'''\n"
+            "    items: list\n"
+            "box = Box([[1]])\n"
+            "plain = dataclasses.asdict(box)\n"
+            "assert plain == {'items': [[1]]} and plain['items'][0] is not box.items[0]\n"
+            "assert '__file__' in vars(copy) and copy.deepcopy([1]) == [1]\n")
+    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": ROOT}, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _twins(frozen):
+    """The same dataclass twice: as @dataclass generates it, and on doctor.record's base."""
+    from doctor.record import FrozenRecord, Record
+
+    def body():
+        return {"__annotations__": {"a": "int", "b": "object", "hidden": "str", "ignored": "int"},
+                "b": None, "hidden": dataclasses.field(default="s", repr=False),
+                "ignored": dataclasses.field(default=0, compare=False), "__doc__": "A twin."}
+
+    generated = dataclasses.dataclass(frozen=frozen)(type("Twin", (), body()))
+    base = FrozenRecord if frozen else Record
+    ours = dataclasses.dataclass(frozen=frozen, eq=False, repr=False)(type("Twin", (base,), body()))
+    return generated, ours
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_a_record_compares_hashes_and_prints_as_a_generated_dataclass(frozen):
+    generated, ours = _twins(frozen)
+    assert dataclasses.is_dataclass(ours) and [f.name for f in dataclasses.fields(ours)] == ["a", "b", "hidden",
+                                                                                              "ignored"]
+    samples = [(1,), (1, "x"), (1, "x", "t"), (1, "x", "s", 5), (2, [1, (2, None)]), (float("nan"),)]
+    for args in samples:
+        g, o = generated(*args), ours(*args)
+        assert repr(g) == repr(o)
+        for other in samples:
+            assert (g == generated(*other)) == (o == ours(*other)), (args, other)
+            assert (g != generated(*other)) == (o != ours(*other)), (args, other)
+        assert (g == args) == (o == args) and o.__eq__(args) is NotImplemented
+        if frozen and args[1:2] != ([1, (2, None)],):
+            assert hash(g) == hash(o)
+        elif not frozen:
+            with pytest.raises(TypeError):
+                hash(o)
+            assert generated.__hash__ is None and ours.__hash__ is None
+    g, o = generated(1), ours(1)
+    if not frozen:  # an object that holds itself prints as ... where it is met again
+        g.b, o.b = [g], [o]
+        assert repr(g) == repr(o) == "Twin(a=1, b=[...], ignored=0)"
+    else:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            o.a = 2
+
+
+def test_a_record_holding_an_unhashable_value_is_unhashable_as_a_generated_one():
+    generated, ours = _twins(frozen=True)
+    for cls in (generated, ours):
+        with pytest.raises(TypeError):
+            hash(cls(1, [1]))
+
+
+def test_a_check_run_builds_only_the_check_command_and_says_the_same():
+    from doctor import cli
+
+    def check_parser(parser):
+        return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["check"]
+
+    full, only = cli.build_parser(), cli.build_parser("check")
+    assert sorted(next(a for a in only._actions if isinstance(a, argparse._SubParsersAction)).choices) == ["check"]
+    assert check_parser(full).format_help() == check_parser(only).format_help()
+    assert check_parser(full).format_usage() == check_parser(only).format_usage()
+    for argv in (["check", "--offline", "x.sh"], ["check", "--format", "json", "--select", "RD1", "-"]):
+        assert vars(full.parse_args(argv)) == vars(only.parse_args(argv))

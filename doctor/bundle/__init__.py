@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Dict, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Dict, Optional
 
 
 EPILOG = """\

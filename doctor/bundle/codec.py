@@ -38,12 +38,16 @@ def type_name(cls: type) -> str:
 
 
 _HINTS: Dict[type, Dict[str, Any]] = {}
+# typing's names that annotations of doctor's dataclasses use
+_TYPING_NAMES = {name: getattr(typing, name) for name in (
+    "Any", "Callable", "Dict", "FrozenSet", "IO", "Iterable", "Iterator", "List", "Mapping", "Optional",
+    "Sequence", "Set", "Tuple", "Union")}
 
 
 def _hints(cls: type) -> Dict[str, Any]:
     if cls not in _HINTS:
-        try:
-            _HINTS[cls] = typing.get_type_hints(cls)
+        try:  # the model's modules import typing's names for type checkers only (start-up time): lent here
+            _HINTS[cls] = typing.get_type_hints(cls, localns=_TYPING_NAMES)
         except Exception:  # noqa: BLE001 - an annotation that cannot be resolved: store the field untyped
             _HINTS[cls] = {}
     return _HINTS[cls]

@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import List, Optional, Sequence
 
 from doctor.inputs import jsondepth
 from doctor.inputs.common import LoadOptions, load_docker_config
 from doctor.inputs.files import read_text
 from doctor.model import DockerConfig, InputError, Origin, RunnerSetup, Subject
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import List, Optional, Sequence
 
 MAX_SUBJECTS_PER_TARGET = 1000  # runners, autoscaler groups, pipeline steps in one TARGET
 
@@ -95,6 +98,7 @@ def parse_target(path: str, opts: LoadOptions, text: Optional[str] = None) -> Li
         text, err, _mode = read_text(path)
         if text is None:
             raise InputError(path, err or "cannot be read")
+        opts.texts[path] = text
     if not text.strip():
         raise InputError(path, "the file is empty: no Bitbucket runner configuration found")
     if text.lstrip().startswith(("{", "[")):

@@ -5,22 +5,28 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
 
 from doctor.inputs.files import read_text, resolve_host_path
 from doctor.model import DockerConfig, Mount, Origin, RunnerSetup, normpath
+from doctor.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Dict, Optional, Tuple
 
 CONFIG_DIR = "/root/.docker"
 CONFIG_FILE = "/root/.docker/config.json"
 
 
-@dataclass
-class LoadOptions:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class LoadOptions(Record):
     """How the inputs are read: the options of the command line that change what a file means."""
 
     docker_config: Optional[str] = None  # --docker-config PATH
     runner_mirrors: Tuple[str, ...] = ()  # extra repositories accepted as the runner image
     cwd: str = field(default_factory=os.getcwd)
+    # the TARGET texts as read (path -> text), so later stages (inline suppressions) need not read them again
+    texts: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 def load_docker_config(path: str, origin: Origin = Origin(), how: str = "given",

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from doctor.inputs.shellwords import Word, references
 from doctor.model import EnvVar, Mount, RunnerKind, RunnerSetup, SyntaxProblem
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 # options of `docker container run` that take a value
 VALUE_OPTIONS = {

@@ -7,10 +7,13 @@ become part of the value); compose and systemd remove surrounding quotes.
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence, Tuple
 
 from doctor.inputs.files import read_text, resolve_host_path
 from doctor.model import EnvFileRef, EnvVar, Origin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import List, Optional, Sequence, Tuple
 
 
 def parse_env_text(text: str, path: str, dialect: str = "docker", env_file: Optional[str] = None) -> List[EnvVar]:

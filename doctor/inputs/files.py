@@ -5,7 +5,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Optional, Tuple
 
 # Inputs larger than this are refused (a runner configuration is a few KiB).
 MAX_INPUT_BYTES = 4 * 1024 * 1024

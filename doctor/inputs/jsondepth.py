@@ -8,7 +8,10 @@ limit with an error that names no place.
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Optional, Tuple
 
 MAX_JSON_DEPTH = 100
 

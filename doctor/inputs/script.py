@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Dict, List, Mapping, Optional, Sequence
 
 from doctor.inputs.common import LoadOptions, attach_docker_config
 from doctor.inputs.docker_run import build_runner, find_docker_run, is_runner_image
 from doctor.inputs.envfile import read_env_file
 from doctor.inputs.shellwords import Command, Word, split_assignment, split_commands
 from doctor.model import EnvVar, Origin, RunnerKind, RunnerSetup
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Dict, List, Mapping, Optional, Sequence
 
 _CRON_RE = re.compile(
     r"^\s*(@(reboot|yearly|annually|monthly|weekly|daily|midnight|hourly)\s+"

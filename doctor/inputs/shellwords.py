@@ -21,15 +21,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple
 
 from doctor.model import Origin, SyntaxProblem
+from doctor.record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import List, Optional, Tuple
 
 _NAME_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-@dataclass
-class Word:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Word(Record):
     """One shell word: its text after quote removal, as written, and where it starts."""
 
     text: str  # after quote removal
@@ -43,8 +47,8 @@ class Word:
         return self.text
 
 
-@dataclass
-class Command:
+@dataclass(eq=False, repr=False)  # == and repr() of Record
+class Command(Record):
     """One simple command: its words, and what in it does not mean what it looks like."""
 
     words: List[Word]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import IO, Any, Callable, List, Optional, Sequence
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import IO, Any, Callable, List, Optional, Sequence
+
 
 FORMATS = ("rich", "json", "sarif", "junit", "markdown", "github")
 

@@ -9,12 +9,15 @@ is encoded once, and findings of the usual shape are written from the Finding wi
 from __future__ import annotations
 
 from json.encoder import encode_basestring_ascii as _string  # the C encoder of json.dumps's strings
-from typing import Any, Dict, List, Sequence, Tuple
 
 from doctor import __version__
 from doctor.engine import summarize
 from doctor.model import Finding, Subject
 from doctor.redact import Redactor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
+    from typing import Any, Dict, List, Sequence, Tuple
 
 SCHEMA_VERSION = 1
 FINDING_KEYS = ("rule", "name", "status", "severity", "subject", "message", "remediation", "location", "evidence",
