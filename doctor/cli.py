@@ -248,12 +248,7 @@ def cmd_check(args) -> int:
     findings = engine.run(subjects, rules, ctx)
     findings, _dropped = config.apply_severity(findings, settings["severity"])
     # the host's docker login gave the runner image's credentials to the registry stage: mask those too
-    host_login = ()
-    if ctx.registry is not None:
-        from doctor.registry.plan import host_docker_config
-
-        host_login = [c for c in (host_docker_config(),) if c is not None]
-    redact = Redactor(collect_secrets(subjects, host_login))
+    redact = Redactor(collect_secrets(subjects, ctx.registry.logins if ctx.registry is not None else ()))
     from doctor import suppress
 
     if replay is not None:

@@ -71,7 +71,8 @@ def build(subjects: Sequence[Subject], ctx: Context, findings: Sequence[Finding]
     """The bundle of one run (nothing in it is a secret)."""
     s = StandIns(key)
     masked, (daemon, tried) = masking.masked_copy(subjects, [ctx.daemon, ctx.daemon_tried], s)
-    pairs = masking.secrets_known(subjects, [ctx.daemon, ctx.daemon_tried], s)
+    pairs = masking.secrets_known(subjects, [ctx.daemon, ctx.daemon_tried], s,
+                                  ctx.registry.logins if ctx.registry is not None else ())
     encoder = Encoder(masking.marker(s))
     encoded = [encoder.encode(subject, Subject) for subject in masked]
     context = {"daemon": encoder.encode(daemon), "daemon_tried": encoder.encode(tried)}

@@ -146,16 +146,11 @@ def _inspect(data: Dict[str, Any], s: StandIns) -> None:
 
 # ---------------------------------------------------------------- the rest of the bundle
 
-def host_login() -> List[Any]:
-    """The host's docker login, whose basic credentials the registry stage used for the runner image."""
-    from doctor.registry.plan import host_docker_config
-
-    return [c for c in (host_docker_config(),) if c is not None]
-
-
-def secrets_known(subjects: Sequence[Subject], daemons: Iterable[Any], s: StandIns) -> List[Tuple[str, str]]:
-    """(secret, stand-in) of every secret of the run that may appear inside other text, longest first."""
-    found = set(collect_secrets(subjects, host_login()))
+def secrets_known(subjects: Sequence[Subject], daemons: Iterable[Any], s: StandIns,
+                  logins: Iterable[Any] = ()) -> List[Tuple[str, str]]:
+    """(secret, stand-in) of every secret of the run that may appear inside other text, longest first;
+    ``logins``: other config.json files the run used (the host's docker login of the registry stage)."""
+    found = set(collect_secrets(subjects, logins))
     for facts in daemons:
         for data in getattr(facts, "containers", None) or ():
             for entry in ((data.get("Config") or {}).get("Env") or []):

@@ -170,9 +170,11 @@ def pulls(subject: Subject, host_config: Optional[DockerConfig] = None) -> Tuple
 
 
 def _uses_helper(config: DockerConfig, domain: str) -> bool:
-    from doctor.dockerconfig import auth_key_for
+    """The config sends this registry's credentials to a credential store or helper (keys as Go reads them:
+    any case, the last one wins)."""
+    from doctor.dockerconfig import auth_key_for, view
 
-    data = config.data if isinstance(config.data, dict) else {}
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    helpers = lowered.get("credhelpers")
-    return bool(lowered.get("credsstore")) or (isinstance(helpers, dict) and auth_key_for(domain) in helpers)
+    v = view(config)
+    stores, helpers = v.top("credsStore"), v.top("credHelpers")
+    helper_map = helpers[-1][1] if helpers else None
+    return bool(stores and stores[-1][1]) or (isinstance(helper_map, dict) and auth_key_for(domain) in helper_map)

@@ -30,7 +30,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from doctor.registry import results as R
 from doctor.registry.plan import Pull
 from doctor.registry.results import Probe, RateLimit
-from doctor.registry.transport import MAX_MANIFEST_BODY, NetError, Response, Transport, is_loopback_host
+from doctor.registry.transport import MAX_MANIFEST_BODY, NetError, Response, Transport, is_loopback_host, split_host
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -44,7 +44,6 @@ HUB_API = "registry-1.docker.io"
 DEFAULT_INSECURE = ("127.0.0.0/8", "::1/128")
 MAX_REDIRECTS = 3
 LOOPBACK_ONLY_ENV = "RUNNER_DOCTOR_LOOPBACK_ONLY"
-WITHHELD = "the token service"
 
 _PARAM_RE = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?')
 
@@ -85,16 +84,19 @@ class Policy:
                 continue
         self.insecure_names = {name for name, index in (cfg.get("IndexConfigs") or {}).items()
                                if isinstance(index, dict) and index.get("Secure") is False}
-        self.from_daemon = bool(cfg)
         if loopback_only is None:
             loopback_only = os.environ.get(LOOPBACK_ONLY_ENV, "") not in ("", "0")
         self.loopback_only = loopback_only
 
+    def contacts(self, domain: str) -> bool:
+        """May this run contact the registry of an image on `domain`? (Not with the loopback-only guard, unless
+        the registry is on this machine.)"""
+        return not self.loopback_only or is_loopback_host(HUB_API if domain == HUB_DOMAIN else domain)
+
     def insecure(self, hostport: str) -> bool:
         if hostport in self.insecure_names:
             return True
-        host = hostport[1:].partition("]")[0] if hostport.startswith("[") else hostport.rpartition(":")[0] \
-            if re.search(r":\d+$", hostport) else hostport
+        host = split_host(hostport, 0)[0]
         try:
             addrs = [ipaddress.ip_address(host)]
         except ValueError:
@@ -191,7 +193,7 @@ class Prober:
     # ---- per image ----
     def probe(self, pull: Pull) -> Probe:
         reg_domain = pull.ref.domain
-        if self.policy.loopback_only and not is_loopback_host(HUB_API if reg_domain == HUB_DOMAIN else reg_domain):
+        if not self.policy.contacts(reg_domain):
             return Probe("direct", R.NOT_CONTACTED, f"{reg_domain} was not contacted: {LOOPBACK_ONLY_ENV} is set, "
                          "so only loopback registries are")
         reg = self.registry(reg_domain)
@@ -199,10 +201,9 @@ class Prober:
         notes = list(reg.notes)
         if reg.error is not None:
             return Probe("direct", reg.error.kind, reg.error.message, reg.error.fix, trail=trail, notes=notes)
-        authz, problem = self._authorization(reg, pull, trail, notes)
-        withheld = any(n.startswith(WITHHELD) for n in notes)
+        authz, problem, withheld = self._authorization(reg, pull, trail, notes)
         if problem is not None:
-            return _unsafe(problem, pull) if withheld else problem
+            return _unsafe(problem, withheld) if withheld else problem
         reference = pull.ref.digest or pull.ref.effective_tag
         url = f"{reg.base}/v2/{pull.ref.path}/manifests/{reference}"
         try:
@@ -212,29 +213,32 @@ class Prober:
         probe = self._interpret(resp, reg, pull, authz, trail, notes)
         if probe.ok:
             self._platforms(probe, reg, pull, authz, trail)
+            if withheld:
+                probe.notes.append(withheld)
         elif withheld:
-            return _unsafe(probe, pull)
+            return _unsafe(probe, withheld)
         return probe
 
     def _authorization(self, reg: _Registry, pull: Pull, trail: List[str],
-                       notes: List[str]) -> Tuple[Optional[str], Optional[Probe]]:
+                       notes: List[str]) -> Tuple[Optional[str], Optional[Probe], Optional[str]]:
+        """(Authorization header, a failure, why credentials were withheld from the token service)."""
         schemes = {s: p for s, p in reversed(reg.challenges)}
         creds = pull.credentials
         if not reg.challenges:
-            return None, None
+            return None, None, None
         if "bearer" in schemes:
             return self._token(reg, schemes["bearer"], pull, trail, notes)
         if "basic" in schemes:
             if creds is None:
-                return None, None
+                return None, None, None
             raw = f"{creds.user}:{creds.password}".encode("utf-8", "surrogateescape")
-            return "Basic " + base64.b64encode(raw).decode("ascii"), None
+            return "Basic " + base64.b64encode(raw).decode("ascii"), None, None
         names = ", ".join(sorted(schemes))
         return None, Probe("direct", R.PROTOCOL, f"{reg.api} asks for an authentication scheme Docker does not "
-                           f"speak ({names})", "check that this is a Docker registry", trail=trail, notes=notes)
+                           f"speak ({names})", "check that this is a Docker registry", trail=trail, notes=notes), None
 
     def _token(self, reg: _Registry, params: Dict[str, str], pull: Pull, trail: List[str],
-               notes: List[str]) -> Tuple[Optional[str], Optional[Probe]]:
+               notes: List[str]) -> Tuple[Optional[str], Optional[Probe], Optional[str]]:
         realm = params.get("realm", "")
         service = params.get("service", "")
         scope = f"repository:{pull.ref.path}:pull"
@@ -243,21 +247,22 @@ class Prober:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             return None, Probe("direct", R.PROTOCOL, f"{reg.api} names a token service that is not an http(s) URL "
                                f"({realm!r})", "check the registry's auth.token.realm setting", trail=trail,
-                               notes=notes)
-        send_creds = creds is not None
+                               notes=notes), None
+        withheld = None
         if creds is not None and parts.scheme == "http":
             realm_host = (parts.hostname or "").lower()
             reg_host = urlsplit(reg.base).hostname or ""
             if not (reg.scheme == "http" or reg.insecure) or realm_host != reg_host.lower():
-                send_creds = False
-                notes.append(f"{WITHHELD} {realm} is plain HTTP on another host, so runner-doctor did not "
-                             f"send it the credentials of {creds.user} (Docker would, in clear text)")
+                withheld = (f"the token service {realm} is plain HTTP on another host, so runner-doctor did not "
+                            f"send it the credentials of {creds.user} (Docker would, in clear text)")
+        send_creds = creds is not None and withheld is None
         cache_key = (realm, service, scope, creds.identity if (creds and send_creds) else "anonymous")
         with self._lock:
             cached = self._tokens.get(cache_key)
         if cached is not None:
             token, failure = cached
-            return ("Bearer " + token if token else None), (_copy(failure, trail, notes) if failure else None)
+            return ("Bearer " + token if token else None), (_copy(failure, trail, notes) if failure else None), \
+                withheld
         query = {"service": service, "scope": scope} if service else {"scope": scope}
         if creds is not None and send_creds:
             query["account"] = creds.user
@@ -302,7 +307,7 @@ class Prober:
                                 rate_limit=_rate_limit(resp))
         with self._lock:
             self._tokens[cache_key] = (token, failure)
-        return ("Bearer " + token if token else None), failure
+        return ("Bearer " + token if token else None), failure, withheld
 
     def _head(self, url: str, reg: _Registry, authz: Optional[str], trail: List[str],
               method: str = "HEAD", accept: Sequence[str] = MANIFEST_TYPES) -> Response:
@@ -421,12 +426,11 @@ class Prober:
         probe.platforms = found
 
 
-def _unsafe(probe: Probe, pull: Pull) -> Probe:
+def _unsafe(probe: Probe, withheld: str) -> Probe:
     """A failure after credentials were withheld from an unsafe token service: that is the finding."""
-    realm = next((n for n in probe.notes if n.startswith(WITHHELD)), "")
-    return Probe("direct", R.UNSAFE_REALM, f"{realm}; without them the registry does not let it pull "
+    return Probe("direct", R.UNSAFE_REALM, f"{withheld}; without them the registry does not let it pull "
                  f"({probe.message})", "make the registry's token realm (auth.token.realm) an https URL, or serve it "
-                 "from the registry's own host", trail=probe.trail, notes=[n for n in probe.notes if n != realm])
+                 "from the registry's own host", trail=probe.trail, notes=probe.notes)
 
 
 def _copy(p: Probe, trail: List[str], notes: List[str]) -> Probe:

@@ -135,6 +135,9 @@ class RegistryResults:
     checks: Dict[str, ImageCheck] = field(default_factory=dict)
     notes: List[str] = field(default_factory=list)  # run-wide remarks (e.g. the loopback-only guard)
     pulls: Dict[str, Dict[str, str]] = field(default_factory=dict)  # subject id -> {what it is: check key}
+    # the host's docker login the stage read for the runner image (its secrets are masked in every output);
+    # not stored in a bundle
+    logins: List[Any] = field(default_factory=list, repr=False, compare=False)
 
     def get(self, key: str) -> Optional[ImageCheck]:
         return self.checks.get(key)

@@ -33,7 +33,7 @@ def check_images(subjects: Sequence[Subject], ctx, timeout: float, certs_d: str 
     say = progress or (lambda _m: None)
     host_config = host_docker_config()
     work: Dict[str, Tuple[Pull, List]] = {}  # key -> (pull, daemons)
-    out = RegistryResults()
+    out = RegistryResults(logins=[host_config] if host_config is not None else [])
     for subject in subjects:
         if subject.runner is None or not subject.runner.is_docker:
             continue
@@ -71,7 +71,7 @@ def check_images(subjects: Sequence[Subject], ctx, timeout: float, certs_d: str 
     for key, (pull, daemons) in work.items():
         futures[pool.submit(_direct, prober, pull)] = (key, "direct")
         if daemons:
-            if policy.loopback_only and not _loopback(pull):
+            if not policy.contacts(pull.ref.domain):
                 continue
             futures[pool.submit(daemon_probers[daemons[0].url].probe, pull)] = (key, "daemon")
     deadline = time.monotonic() + REQUESTS_PER_PROBE * timeout + GRACE
@@ -100,12 +100,6 @@ def check_images(subjects: Sequence[Subject], ctx, timeout: float, certs_d: str 
     for dp in daemon_probers.values():
         dp.close()
     return out
-
-
-def _loopback(pull: Pull) -> bool:
-    from doctor.registry.transport import is_loopback_host
-
-    return is_loopback_host(pull.ref.domain)
 
 
 def _direct(prober: Prober, pull: Pull) -> Probe:

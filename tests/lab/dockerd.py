@@ -44,6 +44,15 @@ API_TIMEOUT = 20  # per request
 _KEY_DIRECTIVE = "deprecated-key-path"
 
 
+def log_tail(path: str, lines: int = 20) -> str:
+    """The last lines of a server's log ("" when it cannot be read), for error messages."""
+    try:
+        with open(path, errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
 class LabUnavailable(Exception):
     """This machine cannot run the lab (reason in the message)."""
 
@@ -90,11 +99,7 @@ class Lab:
         return subprocess.run([docker, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            with open(self.log_path, errors="replace") as fh:
-                return "".join(fh.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines)
 
     def stop(self) -> None:
         if self._client is not None:

@@ -49,7 +49,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from tests.lab.dockerd import LabUnavailable, fail_or_skip
+from tests.lab.dockerd import LabUnavailable, fail_or_skip, log_tail
 from tests.lab.pki import Ca, Tls, make_ca
 from tests.lab.tokenserver import ADMIN_ACTIONS, TokenServer, start_token_server
 
@@ -177,11 +177,7 @@ class Registry:
                 and (lab or e["user_agent"] != LAB_USER_AGENT)]
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            with open(self.log_path, errors="replace") as fh:
-                return "".join(fh.readlines()[-lines:])
-        except OSError:
-            return ""
+        return log_tail(self.log_path, lines)
 
     def stop(self) -> None:
         _stop(self.process)
