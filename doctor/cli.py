@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from doctor import startup  # before argparse: startup imports it without gettext (start-up, issue 7)
+
 import argparse
 import gc
 import os
 import sys
 
-from doctor import __version__, startup
+from doctor import __version__
 from doctor.reporters import FORMATS
 
 TYPE_CHECKING = False

@@ -32,6 +32,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from doctor import lazyre
 from doctor.model import DockerConfig, Origin, describe_secret
 from doctor.record import FrozenRecord, Record
 
@@ -169,7 +170,7 @@ def auth_key_for(domain: str) -> str:
     return HUB_KEY if domain in HUB_DOMAINS else domain
 
 
-_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
+_SCHEME_RE = lazyre.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 
 
 def _url_host(url: str) -> Optional[str]:
@@ -247,17 +248,22 @@ def is_cli_ignored_hub_key(key: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # positions: a small scan of (valid) JSON text recording where each key and value starts
 
-@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+@dataclass(init=False, eq=False, repr=False)  # frozen: FrozenRecord (doctor/record.py)
 class Position(FrozenRecord):
     """Where a key and its value start in the JSON text."""
 
     key: Optional[Tuple[int, int]]  # (line, column) of the key, None for the root and array items
     value: Tuple[int, int]  # (line, column) of the value
 
+    def __init__(self, key, value):
+        fields = self.__dict__  # not self.x = ...: FrozenRecord refuses that
+        fields["key"] = key
+        fields["value"] = value
 
-_STRING_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_SCALAR_RE = re.compile(r"-?(?:Infinity|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|true|false|null|NaN")
-_WS_RE = re.compile(r"[ \t\n\r]*")
+
+_STRING_RE = lazyre.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_SCALAR_RE = lazyre.compile(r"-?(?:Infinity|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|true|false|null|NaN")
+_WS_RE = lazyre.compile(r"[ \t\n\r]*")
 
 
 class _Scanner:
@@ -437,7 +443,7 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+@dataclass(init=False, eq=False, repr=False)  # frozen: FrozenRecord (doctor/record.py)
 class SchemaIssue(FrozenRecord):
     """A place where the config does not meet the schema, and where it is in the file."""
 
@@ -445,6 +451,13 @@ class SchemaIssue(FrozenRecord):
     message: str  # never contains the offending value
     line: Optional[int]
     column: Optional[int]
+
+    def __init__(self, path, message, line, column):
+        fields = self.__dict__  # not self.x = ...: FrozenRecord refuses that
+        fields["path"] = path
+        fields["message"] = message
+        fields["line"] = line
+        fields["column"] = column
 
     @property
     def json_path(self) -> str:
@@ -476,7 +489,7 @@ def schema_issues(data: Any, text: Optional[str] = None,
 # ---------------------------------------------------------------------------------------------
 # the per-config analysis the rules share
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class AuthEntry(Record):
     """One `auths` entry as the docker CLI reads it, classified for the runner (basic auth only)."""
 
@@ -487,6 +500,15 @@ class AuthEntry(Record):
     fields: Dict[str, Any] = field(default_factory=dict)  # canonical field name -> value (case-insensitive)
     kind: str = ""  # "basic" | "empty" | "identitytoken" | "registrytoken" | "bad-auth" | "partial" | "not-object"
     problem: str = ""  # why it is not basic auth, for a finding (secret-free)
+
+    def __init__(self, key, top_key, value, origin, fields=None, kind="", problem=""):
+        self.key = key
+        self.top_key = top_key
+        self.value = value
+        self.origin = origin
+        self.fields = {} if fields is None else fields
+        self.kind = kind
+        self.problem = problem
 
     @property
     def is_basic(self) -> bool:

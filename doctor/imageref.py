@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from doctor import lazyre
 from doctor.record import FrozenRecord
 
 TYPE_CHECKING = False
@@ -49,23 +50,24 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 _REMOTE_NAME = _PATH_COMPONENT + r"(?:/" + _PATH_COMPONENT + r")*"
 _NAME = r"(?:" + _DOMAIN_AND_PORT + r"/)?" + _REMOTE_NAME
 
-REFERENCE_RE = re.compile(r"^(" + _NAME + r")(?::(" + _TAG + r"))?(?:@(" + _DIGEST + r"))?$")
-ANCHORED_NAME_RE = re.compile(r"^(?:(" + _DOMAIN_AND_PORT + r")/)?(" + _REMOTE_NAME + r")$")
-ANCHORED_DOMAIN_RE = re.compile(r"^" + _DOMAIN_AND_PORT + r"$")
-IDENTIFIER_RE = re.compile(r"^[a-f0-9]{64}$")
-TAG_RE = re.compile(r"^" + _TAG + r"$")
+# compiled on first use (doctor/lazyre.py): ~1 ms of a check's start-up when no image is parsed
+REFERENCE_RE = lazyre.compile(r"^(" + _NAME + r")(?::(" + _TAG + r"))?(?:@(" + _DIGEST + r"))?$")
+ANCHORED_NAME_RE = lazyre.compile(r"^(?:(" + _DOMAIN_AND_PORT + r")/)?(" + _REMOTE_NAME + r")$")
+ANCHORED_DOMAIN_RE = lazyre.compile(r"^" + _DOMAIN_AND_PORT + r"$")
+IDENTIFIER_RE = lazyre.compile(r"^[a-f0-9]{64}$")
+TAG_RE = lazyre.compile(r"^" + _TAG + r"$")
 
 # go-digest: the algorithms Docker registers, and the length of their hex part
 DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 
-_VARIABLE_RE = re.compile(r"\$(\{[^}]*\}?|[A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE_RE = lazyre.compile(r"\$(\{[^}]*\}?|[A-Za-z_][A-Za-z0-9_]*)")
 
 
 class InvalidReference(ValueError):
     """Docker would refuse this image reference; the message says why."""
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+@dataclass(init=False, eq=False, repr=False)  # frozen: FrozenRecord (doctor/record.py)
 class ImageRef(FrozenRecord):
     """A parsed image reference, as docker's reference package reads it."""
 
@@ -75,6 +77,15 @@ class ImageRef(FrozenRecord):
     tag: Optional[str] = None  # None when no tag was written
     digest: Optional[str] = None  # "sha256:..." when pinned by digest
     explicit_domain: bool = False  # the user wrote a registry host (docker.io counts)
+
+    def __init__(self, original, domain, path, tag=None, digest=None, explicit_domain=False):
+        fields = self.__dict__  # not self.x = ...: FrozenRecord refuses that
+        fields["original"] = original
+        fields["domain"] = domain
+        fields["path"] = path
+        fields["tag"] = tag
+        fields["digest"] = digest
+        fields["explicit_domain"] = explicit_domain
 
     @property
     def repository(self) -> str:

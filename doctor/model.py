@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from doctor.record import FrozenRecord, Record
 
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (start-up, issue 7)
     from typing import Any, Dict, List, Optional, Tuple
@@ -51,13 +52,19 @@ class Severity(str, enum.Enum):
     INFO = "info"
 
 
-@dataclass(frozen=True, eq=False, repr=False)  # ==, hash() and repr() of FrozenRecord
+@dataclass(init=False, eq=False, repr=False)  # frozen: FrozenRecord (doctor/record.py)
 class Origin(FrozenRecord):
     """Where a value was written: a file (None for the command line), 1-based line and column."""
 
     path: Optional[str] = None
     line: Optional[int] = None
     column: Optional[int] = None
+
+    def __init__(self, path=None, line=None, column=None):
+        fields = self.__dict__  # not self.x = ...: FrozenRecord refuses that
+        fields["path"] = path
+        fields["line"] = line
+        fields["column"] = column
 
     def __str__(self) -> str:
         if self.path is None:
@@ -79,11 +86,19 @@ _SECRET_NAME_RE = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE_KEY|API_KEY
 _REF_RE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
 
 
+_SECRET_NAMES: Dict[str, bool] = {}  # name -> is_secret_name(name): a batch asks for the same names ~10,000 times
+
+
 def is_secret_name(name: str) -> bool:
-    return name in SECRET_ENV_NAMES or bool(_SECRET_NAME_RE.search(name))
+    secret = _SECRET_NAMES.get(name)
+    if secret is None:
+        secret = name in SECRET_ENV_NAMES or bool(_SECRET_NAME_RE.search(name))
+        if len(_SECRET_NAMES) < 4096:  # a pure function of the name; bounded for inputs with endless names
+            _SECRET_NAMES[name] = secret
+    return secret
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class EnvVar(Record):
     """One environment variable given to the runner.
 
@@ -104,6 +119,15 @@ class EnvVar(Record):
     raw: Optional[str] = None
     yaml_type: Optional[str] = None
     env_file: Optional[str] = None  # path of the env file it came from, if any
+
+    def __init__(self, name, value, origin=NOWHERE, source="literal", raw=None, yaml_type=None, env_file=None):
+        self.name = name
+        self.value = value
+        self.origin = origin
+        self.source = source
+        self.raw = raw
+        self.yaml_type = yaml_type
+        self.env_file = env_file
 
     @property
     def is_reference(self) -> bool:
@@ -132,7 +156,7 @@ def describe_secret(value: str) -> str:
     return f"set ({len(value)} characters)"
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class Mount(Record):
     """A mount of the runner container (bind, volume or tmpfs)."""
 
@@ -144,12 +168,21 @@ class Mount(Record):
     raw: str = ""  # the option as written, e.g. "-v /tmp:/tmp"
     options: Tuple[str, ...] = ()
 
+    def __init__(self, type, source, target, read_only=False, origin=NOWHERE, raw="", options=()):  # noqa: A002
+        self.type = type
+        self.source = source
+        self.target = target
+        self.read_only = read_only
+        self.origin = origin
+        self.raw = raw
+        self.options = options
+
     @property
     def is_bind(self) -> bool:
         return self.type == "bind"
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class EnvFileRef(Record):
     """An env file the runner setup reads (``--env-file``, compose ``env_file``, ``EnvironmentFile=``)."""
 
@@ -160,8 +193,16 @@ class EnvFileRef(Record):
     error: Optional[str] = None  # why it could not be read
     optional: bool = False  # systemd "EnvironmentFile=-/path"
 
+    def __init__(self, path, resolved, origin=NOWHERE, mode=None, error=None, optional=False):
+        self.path = path
+        self.resolved = resolved
+        self.origin = origin
+        self.mode = mode
+        self.error = error
+        self.optional = optional
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class SyntaxProblem(Record):
     """Something in the command that does not mean what it looks like (RD003)."""
 
@@ -170,8 +211,14 @@ class SyntaxProblem(Record):
     origin: Origin = NOWHERE
     fix: str = ""
 
+    def __init__(self, code, message, origin=NOWHERE, fix=""):
+        self.code = code
+        self.message = message
+        self.origin = origin
+        self.fix = fix
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class DockerConfig(Record):
     """A Docker client config.json as read from disk (parsed lazily by the RD3xx rules' helpers)."""
 
@@ -187,12 +234,25 @@ class DockerConfig(Record):
     data: Any = None
     parse_error: Optional[Tuple[str, int, int]] = None
 
+    def __init__(self, path, resolved=None, text=None, error=None, mode=None, origin=NOWHERE, how="given",
+                 member_of_dir=False, data=None, parse_error=None):
+        self.path = path
+        self.resolved = resolved
+        self.text = text
+        self.error = error
+        self.mode = mode
+        self.origin = origin
+        self.how = how
+        self.member_of_dir = member_of_dir
+        self.data = data
+        self.parse_error = parse_error
+
     @property
     def readable(self) -> bool:
         return self.text is not None
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class RunnerSetup(Record):
     """One runner as it will be started."""
 
@@ -227,6 +287,30 @@ class RunnerSetup(Record):
 
     subject_kind = "runner"
 
+    def __init__(self, kind, form, origin, label="", image=None, image_origin=NOWHERE, mounts=None, env=None,
+                 env_files=None, name=None, name_origin=NOWHERE, flags=None, command_args=None,
+                 syntax_problems=None, supervisor=None, base_dir=None, docker_config=None,
+                 docker_config_mount=None, facts=None):
+        self.kind = kind
+        self.form = form
+        self.origin = origin
+        self.label = label
+        self.image = image
+        self.image_origin = image_origin
+        self.mounts = [] if mounts is None else mounts
+        self.env = [] if env is None else env
+        self.env_files = [] if env_files is None else env_files
+        self.name = name
+        self.name_origin = name_origin
+        self.flags = {} if flags is None else flags
+        self.command_args = [] if command_args is None else command_args
+        self.syntax_problems = [] if syntax_problems is None else syntax_problems
+        self.supervisor = supervisor
+        self.base_dir = base_dir
+        self.docker_config = docker_config
+        self.docker_config_mount = docker_config_mount
+        self.facts = {} if facts is None else facts
+
     # ---- helpers used by many rules ----
     @property
     def is_docker(self) -> bool:
@@ -259,7 +343,7 @@ class RunnerSetup(Record):
         return out
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class Subject(Record):
     """What a rule is run against, with a stable id for reports."""
 
@@ -271,6 +355,16 @@ class Subject(Record):
     runner: Optional[RunnerSetup] = None
     docker_config: Optional[DockerConfig] = None
     host: Any = None  # doctor.live.daemon.DaemonFacts for kind "host"
+
+    def __init__(self, id, kind, path, line, title, runner=None, docker_config=None, host=None):  # noqa: A002
+        self.id = id
+        self.kind = kind
+        self.path = path
+        self.line = line
+        self.title = title
+        self.runner = runner
+        self.docker_config = docker_config
+        self.host = host
 
     @property
     def config(self) -> Optional[DockerConfig]:
@@ -290,7 +384,7 @@ def normpath(path: str) -> str:
     return p
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class Finding(Record):
     """One rule's verdict on one subject, as every report shows it."""
 
@@ -306,6 +400,21 @@ class Finding(Record):
     docs: str = ""
     suppressed: Optional[str] = None  # the reason of an inline suppression that covers it
     suppressed_until: Optional[str] = None  # its expiry date (YYYY-MM-DD), if any
+
+    def __init__(self, rule, name, status, severity, subject, message, remediation="", location=NOWHERE,
+                 evidence="", docs="", suppressed=None, suppressed_until=None):
+        self.rule = rule
+        self.name = name
+        self.status = status
+        self.severity = severity
+        self.subject = subject
+        self.message = message
+        self.remediation = remediation
+        self.location = location
+        self.evidence = evidence
+        self.docs = docs
+        self.suppressed = suppressed
+        self.suppressed_until = suppressed_until
 
     @property
     def counts(self) -> bool:

@@ -8,6 +8,8 @@ the real one the first time any attribute is asked for, so a program that does u
 difference. ``copy`` (with ``weakref``: ~0.8 ms), which ``dataclasses`` imports only for ``asdict`` and
 ``astuple``, is deferred the same way.
 
+argparse's phrases are not translated: see :func:`_argparse_in_english`.
+
 argparse's help formatter asks ``shutil`` for the terminal width (importing ``shutil`` costs ~3 ms
 with ``zlib``, ``bz2`` and ``lzma``) each time an argument is added. :class:`ArgumentParser` gives it
 the same width, found the way ``shutil.get_terminal_size`` finds it, so ``--help`` looks the same.
@@ -16,11 +18,44 @@ the same width, found the way ``shutil.get_terminal_size`` finds it, so ``--help
 from __future__ import annotations
 
 import _thread
-import argparse
 import os
 import sys
 import types
 
+
+def _english(message):
+    return message
+
+
+def _english_plural(singular, plural, n):
+    return singular if n == 1 else plural
+
+
+def _argparse_in_english():
+    """argparse, its messages untranslated: a stand-in ``gettext`` is in ``sys.modules`` while it loads.
+
+    argparse asks gettext for each of its phrases ("usage: ", "options", ...), and gettext looks for a
+    catalog on disk each time (importing ``locale`` and ``gettext``, ~2.5 ms of a check's start-up). No
+    argparse catalog ships with Python, and runner-doctor's own messages are English: its usage lines
+    and errors stay English too. Without effect when gettext is already loaded; the stand-in is removed
+    at once, so ``import gettext`` later gives the real module.
+    """
+    if "argparse" in sys.modules or "gettext" in sys.modules:
+        import argparse
+
+        return argparse
+    stand_in = types.ModuleType("gettext")
+    stand_in.gettext, stand_in.ngettext = _english, _english_plural
+    sys.modules["gettext"] = stand_in
+    try:
+        import argparse
+    finally:
+        if sys.modules.get("gettext") is stand_in:
+            del sys.modules["gettext"]
+    return argparse
+
+
+argparse = _argparse_in_english()
 DEFERRED = ("inspect", "copy")
 _LOCK = _thread.RLock()  # a module imported while it loads may ask the stand-in too
 

@@ -90,6 +90,8 @@ def test_offline_check_of_a_script_imports_only_what_it_needs(tmp_path):
     assert not {"inspect", "shutil"} & loaded, "give the new dataclass a docstring" if "inspect" in loaded else ""
     # difflib is imported where a suggestion is made
     assert "difflib" not in loaded
+    # argparse's phrases in English without gettext's catalog search (doctor.startup)
+    assert not {"gettext", "locale"} & loaded
     # the other commands' parsers (and the modules that make them) are built only for their own run or --help
     assert not {"doctor.fix", "doctor.bundle"} & loaded
     # rules that are skipped offline are reported from the catalog, without their modules

@@ -125,3 +125,25 @@ def test_a_check_run_builds_only_the_check_command_and_says_the_same():
     assert check_parser(full).format_usage() == check_parser(only).format_usage()
     for argv in (["check", "--offline", "x.sh"], ["check", "--format", "json", "--select", "RD1", "-"]):
         assert vars(full.parse_args(argv)) == vars(only.parse_args(argv))
+
+
+def test_argparse_speaks_english_without_gettext_and_gettext_stays_real():
+    show = ("from doctor import cli\n"
+            "parser = cli.build_parser()\n"
+            "print(parser.format_help())\n"
+            "print(cli.build_parser('check').format_help())\n"
+            "try:\n"
+            "    parser.parse_args(['check', '--timeout'])\n"
+            "except SystemExit:\n"
+            "    pass\n")
+    ours = ("import sys\n" + show +
+            "assert 'gettext' not in sys.modules and 'locale' not in sys.modules\n"
+            "import argparse, gettext\n"
+            "assert hasattr(gettext, 'translation') and argparse._ is not gettext.gettext\n")
+    theirs = "import gettext, argparse\nassert argparse._ is gettext.gettext\n" + show
+    env = {**os.environ, "PYTHONPATH": ROOT, "COLUMNS": "90", "LANG": "C.UTF-8"}
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+            for code in (ours, theirs)]
+    assert [p.returncode for p in runs] == [0, 0], [p.stderr for p in runs]
+    assert runs[0].stdout == runs[1].stdout and "usage: runner-doctor" in runs[0].stdout
+    assert runs[0].stderr == runs[1].stderr and "expected one argument" in runs[0].stderr
