@@ -18,7 +18,7 @@ CONFIG_DIR = "/root/.docker"
 CONFIG_FILE = "/root/.docker/config.json"
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class LoadOptions(Record):
     """How the inputs are read: the options of the command line that change what a file means."""
 
@@ -27,6 +27,12 @@ class LoadOptions(Record):
     cwd: str = field(default_factory=os.getcwd)
     # the TARGET texts as read (path -> text), so later stages (inline suppressions) need not read them again
     texts: Dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __init__(self, docker_config=None, runner_mirrors=(), cwd=None, texts=None):
+        self.docker_config = docker_config
+        self.runner_mirrors = runner_mirrors
+        self.cwd = os.getcwd() if cwd is None else cwd
+        self.texts = {} if texts is None else texts
 
 
 def load_docker_config(path: str, origin: Origin = Origin(), how: str = "given",
@@ -54,7 +60,8 @@ def config_mount(setup: RunnerSetup) -> Optional[Mount]:
     """The mount that gives the runner /root/.docker or /root/.docker/config.json."""
     found = None
     for m in setup.mounts:
-        if normpath(m.target) in (CONFIG_DIR, CONFIG_FILE):
+        # normpath only drops components: a target without ".docker" is neither (issue 7: no normpath then)
+        if ".docker" in m.target and normpath(m.target) in (CONFIG_DIR, CONFIG_FILE):
             found = m
     return found
 

@@ -55,7 +55,8 @@ RECORDED = {"detach", "tty", "interactive", "restart", "memory", "rm", "privileg
             "read-only", "entrypoint", "platform", "pull", "log-driver", "init", "memory-swap", "cpus"}
 
 RUNNER_REPOSITORY = "bitbucket-pipelines-runner"
-_RUN_SUBCOMMANDS = {("run",), ("create",), ("container", "run"), ("container", "create")}
+_RUN_SUBCOMMANDS = (("container", "run"), ("container", "create"), ("run",), ("create",))  # longest first
+_WRAPPERS = frozenset({"sudo", "exec", "env", "nohup", "time", "command", "nice", "doas", "stdbuf", "setsid"})
 
 
 def image_repository_basename(image: str) -> str:
@@ -84,13 +85,12 @@ def find_docker_run(words: Sequence[Word]) -> Optional[Tuple[int, Dict[str, str]
     """
     i = 0
     n = len(words)
-    wrappers = {"sudo", "exec", "env", "nohup", "time", "command", "nice", "doas", "stdbuf", "setsid"}
     while i < n:
         t = words[i].text
         base = os.path.basename(t)
         if base in ("docker", "docker.exe", "podman"):
             break
-        if base in wrappers:
+        if base in _WRAPPERS:
             i += 1
             # options of the wrapper (sudo -u user, nice -n 5, env -i)
             while i < n and words[i].text.startswith("-") and words[i].text != "--":
@@ -120,7 +120,7 @@ def find_docker_run(words: Sequence[Word]) -> Optional[Tuple[int, Dict[str, str]
         elif key not in GLOBAL_BOOL:
             return None
         i += 1
-    for sub in sorted(_RUN_SUBCOMMANDS, key=len, reverse=True):
+    for sub in _RUN_SUBCOMMANDS:
         if tuple(w.text for w in words[i: i + len(sub)]) == sub:
             return i + len(sub), global_opts
     return None
@@ -154,7 +154,7 @@ def _value_word(option: Word, value: Word) -> Word:
 
 def parse_run_args(words: Sequence[Word]) -> RunArgs:
     out = RunArgs()
-    words = [_intended(w) for w in words]
+    words = [_intended(w) if w.escaped_space_start else w for w in words]  # a call for the rare one only
     i = 0
     n = len(words)
     while i < n:

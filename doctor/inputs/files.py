@@ -41,7 +41,11 @@ def read_text(path: str, limit: int = MAX_INPUT_BYTES) -> Tuple[Optional[str], O
         return None, f"too large ({st.st_size} bytes; the limit is {limit} bytes)", mode
     try:
         with open(path, "rb") as fh:
-            data = fh.read(limit + 1)
+            # the size stat gave and one byte more, not limit + 1: a read of limit + 1 bytes allocates
+            # 4 MiB for each file (issue 7: 30 ms of a 1,000-file batch, this 10 ms)
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:  # it grew since (or stat does not know its size): read on to the limit
+                data += fh.read(limit + 1 - len(data))
     except PermissionError:
         return None, "permission denied", mode
     except OSError as exc:
