@@ -40,12 +40,14 @@ def all_rules() -> Dict[str, Rule]:
     return _registry
 
 
-class RuleInfo(collections.namedtuple("RuleInfo", "id name module applies_to severity docker_only needs own_skip",
-                                      defaults=("error", True, (), False))):
+class RuleInfo(collections.namedtuple("RuleInfo",
+                                      "id name module applies_to severity docker_only needs own_skip form_skip",
+                                      defaults=("error", True, (), False, None))):
     """What selection and the engine need of a rule without importing its module: ``id``, ``name``,
-    ``module`` (in doctor.rules), ``applies_to``, ``severity``, ``docker_only``, ``needs`` and ``own_skip``
-    (the rule decides itself when it does not apply: overrides Rule.skip_reason). A named tuple without
-    ``typing`` (start-up time)."""
+    ``module`` (in doctor.rules), ``applies_to``, ``severity``, ``docker_only``, ``needs``, ``own_skip``
+    (the rule decides itself when it does not apply: overrides Rule.skip_reason) and ``form_skip`` (its
+    :attr:`Rule.form_skip`: the part of that decision the catalog knows). A named tuple without ``typing``
+    (start-up time)."""
 
     __slots__ = ()
 
@@ -62,21 +64,22 @@ def catalog_source() -> str:
     rows = "".join(
         f"    ({r.id!r}, {r.name!r}, {type(r).__module__.rsplit('.', 1)[-1]!r}, {tuple(r.applies_to)!r}, "
         f"{r.severity.value!r}, {bool(r.docker_only)!r}, {tuple(sorted(r.needs))!r}, "
-        f"{type(r).skip_reason is not Rule.skip_reason!r}),\n"
+        f"{type(r).skip_reason is not Rule.skip_reason!r}, {r.form_skip!r}),\n"
         for r in all_rules().values())
     return ('"""Generated from the rule modules; do not edit by hand. Regenerate with\n'
             "python -c \"from doctor import engine; print(engine.catalog_source(), end='')\" > rules/_catalog.py\n"
-            "\n(id, name, module, applies_to, severity, docker_only, needs, own_skip) of every rule, in id order:\n"
-            "the engine imports only the rule modules that can apply to a run's subjects, and reports a rule\n"
-            "that is skipped for its docker_only or needs (and has no skip_reason of its own) without\n"
-            'importing it.\n"""\n'
+            "\n(id, name, module, applies_to, severity, docker_only, needs, own_skip, form_skip) of every rule, in id\n"
+            "order: the engine imports only the rule modules that can apply to a run's subjects, and reports a\n"
+            "rule that is skipped for its docker_only or needs (and has no skip_reason of its own), or for its\n"
+            'form_skip, without importing it.\n"""\n'
             "\nRULES = (\n" + rows + ")\n")
 
 
 class DeferredRule:
     """A selected rule whose module is imported only when the rule runs, or when more than its catalog
     entry is asked for (its documentation, for SARIF). A rule skipped for ``docker_only`` or ``needs``
-    (the base :meth:`Rule.skip_reason`, which reads only those two) is reported without its module."""
+    (the base :meth:`Rule.skip_reason`, which reads only those two), or for its ``form_skip`` (the
+    Kubernetes rules on a runner started any other way), is reported without its module."""
 
     def __init__(self, info: RuleInfo):
         self.info = info
@@ -97,6 +100,9 @@ class DeferredRule:
 
     def skip_reason(self, subject: Subject, ctx: Context) -> Optional[str]:
         if self.info.own_skip:
+            form_skip = self.info.form_skip
+            if form_skip is not None and (subject.runner is None or subject.runner.form not in form_skip[0]):
+                return form_skip[1]  # what the rule would say (Rule.form_skip), without importing it
             return self.rule.skip_reason(subject, ctx)
         return Rule.skip_reason(self, subject, ctx)  # type: ignore[arg-type] - reads docker_only and needs
 
@@ -164,44 +170,78 @@ def _finding(rule: Rule, subject: Subject, res: Result, where: Optional[Origin] 
                    res.remediation, at, res.evidence, rule.docs_url)
 
 
-_NO_PROBLEM = Result(Status.PASS, "no problem found")
+def _failed(rule: Rule, subject: Subject, exc: Exception, where: Origin) -> Finding:
+    """The `error` finding of a rule that raised: where it failed, never the exception's text (secrets)."""
+    import traceback
+
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
+    return _finding(rule, subject, Result(
+        Status.ERROR, f"the rule itself failed ({type(exc).__name__}{at}); the other rules still ran",
+        "Please report this with the input file (secrets removed) at the project's issue tracker.",
+        severity=Severity.ERROR), where)
+
+
+def _plan(rule: Rule) -> Tuple[Any, ...]:
+    """What every finding of a rule shares, read once per run: (rule, id, name, severity, docs URL, base).
+
+    ``base`` is None for a rule with a skip_reason of its own; else the two things the base
+    :meth:`Rule.skip_reason` reads, ``(docker_only, needs)``, so that its reason is worked out once per
+    subject for all the rules that have the same two (issue 7: 26,000 calls per 1,000 files, ~15 ms).
+    """
+    own = rule.info.own_skip if isinstance(rule, DeferredRule) else type(rule).skip_reason is not Rule.skip_reason
+    base = None if own else (bool(rule.docker_only), tuple(sorted(rule.needs)))
+    return rule, rule.id, rule.name, rule.severity, rule.docs_url, base
+
+
+def _run_planned(subject: Subject, plan: Iterable[Tuple[Any, ...]], ctx: Context, where: Origin,
+                 out: List[Finding]) -> None:
+    """Run these planned rules on one subject, adding their findings to ``out``. Never raises: a broken
+    rule becomes an `error` finding. (Findings are made here, not through :class:`Result` and
+    :func:`_finding`: a skip or a pass is most of the 32,000 findings of 1,000 files, issue 7.)"""
+    sid = subject.id
+    base_skips: Dict[Any, Optional[str]] = {}  # this subject's base skip reason by (docker_only, needs)
+    for rule, rid, name, severity, docs, base in plan:
+        try:
+            if base is None:
+                why = rule.skip_reason(subject, ctx)
+            elif base in base_skips:
+                why = base_skips[base]
+            else:
+                why = base_skips[base] = Rule.skip_reason(rule, subject, ctx)
+            if why:
+                out.append(Finding(rid, name, Status.SKIP, severity, sid, why, "", where, "", docs))
+                continue
+            results = list(rule.check(subject, ctx) or ())
+            if not results:
+                out.append(Finding(rid, name, Status.PASS, severity, sid, "no problem found", "", where, "", docs))
+                continue
+            made = []
+            for res in results:
+                at = res.location
+                made.append(Finding(rid, name, res.status, res.severity or severity, sid, res.message,
+                                    res.remediation, at if at.path or at.line else where, res.evidence, docs))
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            made = [_failed(rule, subject, exc, where)]
+        out.extend(made)
 
 
 def run_rule(rule: Rule, subject: Subject, ctx: Context, where: Optional[Origin] = None) -> List[Finding]:
     """Run one rule on one subject. Never raises: a broken rule becomes an `error` finding."""
-    try:
-        why = rule.skip_reason(subject, ctx)
-        if why:
-            return [_finding(rule, subject, Result(Status.SKIP, why), where)]
-        results = list(rule.check(subject, ctx) or ())
-        return [_finding(rule, subject, r, where) for r in results or (_NO_PROBLEM,)]
-    except Exception as exc:  # noqa: BLE001 - isolation is the point
-        import traceback
-
-        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        at = f" at {frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else ""
-        return [
-            _finding(
-                rule,
-                subject,
-                Result(
-                    Status.ERROR,
-                    f"the rule itself failed ({type(exc).__name__}{at}); the other rules still ran",
-                    "Please report this with the input file (secrets removed) at the project's issue tracker.",
-                    severity=Severity.ERROR,
-                ),
-                where,
-            )
-        ]
+    out: List[Finding] = []
+    _run_planned(subject, (_plan(rule),), ctx, where or Origin(subject.path, subject.line), out)
+    return out
 
 
 def run(subjects: Sequence[Subject], rules: Sequence[Rule], ctx: Context) -> List[Finding]:
     findings: List[Finding] = []
+    plans: Dict[str, List[Tuple[Any, ...]]] = {}  # subject kind -> the rules that apply to it, planned
     for subject in subjects:
+        plan = plans.get(subject.kind)
+        if plan is None:
+            plan = plans[subject.kind] = [_plan(rule) for rule in rules if subject.kind in rule.applies_to]
         where = Origin(subject.path, subject.line)  # one for the subject's findings that have no place of their own
-        for rule in rules:
-            if subject.kind in rule.applies_to:
-                findings.extend(run_rule(rule, subject, ctx, where))
+        _run_planned(subject, plan, ctx, where, findings)
     return findings
 
 

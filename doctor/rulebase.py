@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # typing for type checkers only: not imported at run time (st
 DOCS_URL = "https://github.com/runner-doctor/runner-doctor/blob/main/docs/rules.md"
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class Result(Record):
     """One result a rule yields; the engine turns it into a Finding."""
 
@@ -46,6 +46,14 @@ class Result(Record):
     location: Origin = NOWHERE
     evidence: str = ""
     severity: Optional[Severity] = None  # overrides the rule's default severity
+
+    def __init__(self, status, message, remediation="", location=NOWHERE, evidence="", severity=None):
+        self.status = status
+        self.message = message
+        self.remediation = remediation
+        self.location = location
+        self.evidence = evidence
+        self.severity = severity
 
 
 class Context:
@@ -106,6 +114,10 @@ class Rule:
     docker_only: bool = True
     # live data the rule needs: "daemon", "network". Without it: "skip" with the reason.
     needs: FrozenSet[str] = frozenset()
+    # (forms, reason) for a rule whose own skip_reason gives ``reason`` for every subject that is not a runner
+    # of one of these forms (RunnerSetup.form): in the catalog, so that the engine reports that skip without
+    # importing the rule's module (issue 7); for the other subjects the rule decides.
+    form_skip: Optional[Tuple[Tuple[str, ...], str]] = None
 
     # ---- documentation ----
     @property
@@ -124,7 +136,10 @@ class Rule:
 
     # ---- applicability ----
     def skip_reason(self, subject: Subject, ctx: Context) -> Optional[str]:
-        """Why the rule does not run on this subject, or None. Only called for applicable kinds."""
+        """Why the rule does not run on this subject, or None. Only called for applicable kinds.
+
+        Reads only the rule's ``docker_only`` and ``needs``: the engine works the reason out once per subject
+        for all the rules that have the same two (doctor.engine._plan)."""
         runner = subject.runner
         if runner is not None and self.docker_only and runner.kind is not RunnerKind.LINUX_DOCKER:
             return CONTAINER_SKIP.format(kind=runner.kind.label)

@@ -27,10 +27,12 @@ ARGUMENTS = {
 }
 
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_PLACEHOLDER_RE = re.compile(
-    r"<[^<>]*>"  # <client-secret>, {<workspace-uuid>}
-    r"|^\{?(your[-_ ].*|changeme|change[-_]me|replace[-_]?me|todo|tbd|x{4,}|\.\.\.|…)\}?$",
-    re.I)
+# A placeholder is "<...>" anywhere in the value, or a whole value such as "your-client-id". Two patterns,
+# not one alternation: search() of "A|^B" tries both at every position of the value (0.65 us a value); a
+# value without "<" needs only the anchored match of the second (0.2 us; 7,000 values in 1,000 files, issue 7).
+_ANGLE_PLACEHOLDER_RE = re.compile(r"<[^<>]*>")  # <client-secret>, {<workspace-uuid>}
+_WORD_PLACEHOLDER_RE = re.compile(
+    r"^\{?(your[-_ ].*|changeme|change[-_]me|replace[-_]?me|todo|tbd|x{4,}|\.\.\.|…)\}?$", re.I)
 _REDACTED_RE = re.compile(r"^(\*{3,}|•{3,}|\[?redacted\]?|<redacted>|<hidden>|hidden|removed)$", re.I)
 _REF_RE = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*|\()")
 
@@ -73,7 +75,9 @@ def provided_how(runner: RunnerSetup, var: EnvVar, with_option: bool = True) -> 
 
 
 def is_placeholder(value: str) -> bool:
-    return bool(_PLACEHOLDER_RE.search(value.strip()))
+    value = value.strip()
+    return ("<" in value and _ANGLE_PLACEHOLDER_RE.search(value) is not None) or \
+        _WORD_PLACEHOLDER_RE.match(value) is not None
 
 
 def is_redacted(value: str) -> bool:

@@ -455,9 +455,11 @@ def kubernetes_facts(subject) -> Optional[KubernetesFacts]:
 class KubernetesRule(Rule):
     """A rule about the pod around the runner: skipped for runners started any other way."""
 
+    form_skip = (("kubernetes",), "not a Kubernetes pod: the pod checks do not apply")
+
     def skip_reason(self, subject, ctx):
-        if kubernetes_facts(subject) is None:
-            return "not a Kubernetes pod: the pod checks do not apply"
+        if kubernetes_facts(subject) is None:  # always so for a runner of another form (form_skip)
+            return self.form_skip[1]
         return super().skip_reason(subject, ctx)
 
 

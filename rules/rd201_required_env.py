@@ -87,8 +87,11 @@ class RequiredEnv(Rule):
         unreadable = [f for f in runner.env_files if f.error and not f.optional]
         unseen, problems, quoted = [], [], []
         notes = {}  # how a value is given -> the variables given that way
+        # each name's effective variable (the last one wins, as runner.env_var finds it), in one pass over
+        # the environment instead of one a name (issue 7)
+        effective = {var.name: var for var in runner.env}
         for name in REQUIRED_ENV + OPTIONAL_ENV:
-            var = runner.env_var(name)
+            var = effective.get(name)
             if var is None:
                 if name in OPTIONAL_ENV:
                     continue
@@ -97,10 +100,11 @@ class RequiredEnv(Rule):
                 else:
                     problems.append(self._missing(runner, name))
                 continue
-            if var.value is not None and known_value(var) is not None and quote_char(var.value):
+            value = known_value(var)  # None when only known at run time
+            if value is not None and quote_char(var.value):
                 quoted.append(var)
                 continue
-            result = self._judge(runner, var, notes)
+            result = self._judge(runner, var, value, notes)
             if result is not None:
                 problems.append(result)
         if quoted:
@@ -111,7 +115,7 @@ class RequiredEnv(Rule):
             yield self.skip(f"{', '.join(unseen)} not set in the command; they may be in {files}, which cannot "
                             "be read here: check again where that file exists", at=unreadable[0].origin)
         if not problems and not unseen:
-            kind = "repository runner" if runner.env_var("REPOSITORY_UUID") else \
+            kind = "repository runner" if effective.get("REPOSITORY_UUID") else \
                 "workspace runner (no REPOSITORY_UUID)"
             extra = "".join(
                 f"; {', '.join(labels)} {'is' if len(labels) == 1 else 'are'} {how}" for how, labels in notes.items())
@@ -133,16 +137,15 @@ class RequiredEnv(Rule):
                          f"add {setting_example(runner, name, EXAMPLES[name])}",
                          at=typo.origin if typo else runner.origin)
 
-    def _judge(self, runner, var, notes):
-        """A problem result for one variable that is set, or None (with a note added when useful)."""
+    def _judge(self, runner, var, value, notes):
+        """A problem result for one variable that is set (``value``: its known_value), or None (with a note
+        added when useful)."""
         label = shown_name(runner, var.name, var)
         if var.yaml_type in ("mapping", "sequence"):
             return None  # a YAML object, not a string: RD202 (UUIDs) explains it
-        value = known_value(var)
         if value is None:
             notes.setdefault(provided_how(runner, var, with_option=False), []).append(label)
             return None
-        secret = var.is_secret
         if not value.strip():
             fix = f"set it: {setting_example(runner, var.name, EXAMPLES[var.name])}"
             if var.name in OPTIONAL_ENV:
@@ -156,6 +159,7 @@ class RequiredEnv(Rule):
                              "put the real value back in the file the runner is started from",
                              at=var.origin, severity=Severity.WARNING)
         if is_placeholder(value):
+            secret = var.is_secret
             shown = "" if secret else f" {value!r}"
             return self.fail(f"{label} still holds the documentation's placeholder{shown}",
                              f"replace it with the value from the runner dialog in Bitbucket: "

@@ -61,6 +61,7 @@ container *name* is the one place where the braces must go: see RD206.)
 
 import re
 
+from doctor import lazyre
 from doctor.model import RunnerKind, Severity
 from doctor.rulebase import Rule
 from doctor.runner_facts import UUID_ENV
@@ -69,7 +70,8 @@ from doctor.rules._env import (
 )
 
 BRACED = re.compile(r"^\{" + UUID_RE.pattern + r"\}$")
-BARE = re.compile(r"^" + UUID_RE.pattern + r"$")
+BARE = lazyre.compile(  # only for a value that is not a UUID in braces
+    r"^" + UUID_RE.pattern + r"$")
 
 
 class UuidFormat(Rule):

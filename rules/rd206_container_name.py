@@ -61,13 +61,15 @@ keeps the UUID in a variable: `--name "runner-${RUNNER_UUID//[\{\}]/}"`.
 
 import re
 
+from doctor import lazyre
 from doctor.model import Severity, Status
 from doctor.rulebase import Rule
 from doctor.rules._env import UUID_RE, known_value
 from doctor.rules._live import own_id, runner_uuid, same_uuid_key, state
 
 VALID = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
-_PLAIN_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_PLAIN_REF = lazyre.compile(  # only for a name with a $VAR
+    r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def expand(name, runner):

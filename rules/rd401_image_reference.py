@@ -52,10 +52,10 @@ and `regexp.go`; `../shared/reference/registry-and-docker-config.md` §2.1;
 
 import re
 
-from doctor.imageref import InvalidReference, parse_reference
+from doctor.imageref import InvalidReference
 from doctor.model import Severity
 from doctor.rulebase import Rule
-from doctor.rules._images import all_images, lowercase_suggestion, port_read_as_tag
+from doctor.rules._images import all_images, lowercase_suggestion, parsed, port_read_as_tag
 
 
 class ImageReference(Rule):
@@ -76,7 +76,7 @@ class ImageReference(Rule):
             return self.warn(f"{what} is set but empty", f"remove {what} to use the default, or set an image",
                              at=at)
         try:
-            ref = parse_reference(text)
+            ref = parsed(text)
         except InvalidReference as exc:
             fix = "write it as [registry-host[:port]/]path[:tag][@sha256:digest]"
             if "must be lowercase" in str(exc):
@@ -107,7 +107,7 @@ class ImageReference(Rule):
                 f"if it lives in your registry, write its host first (registry.example.com/{text}); if Docker Hub "
                 f"is meant, write docker.io/{ref.path.split('/', 1)[1]}", at=at, evidence=text,
                 severity=Severity.WARNING)
-        if re.search(r"[A-Z]", ref.domain) and "." not in ref.domain and ":" not in ref.domain:
+        if "." not in ref.domain and ":" not in ref.domain and re.search(r"[A-Z]", ref.domain):
             return self.warn(
                 f"{what} {text!r}: '{ref.domain}' is read as a registry host only because it has an uppercase "
                 "letter; if it is a Docker Hub namespace, it must be lowercase",

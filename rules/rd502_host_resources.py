@@ -57,6 +57,7 @@ runner container 512 MB, Docker 19.03+); `../shared/reference/bitbucket-runners.
 
 import re
 
+from doctor import lazyre
 from doctor.model import Severity
 from doctor.rulebase import Rule
 from doctor.runner_facts import MIN_CONTAINER_MEMORY
@@ -65,7 +66,8 @@ GIB = 1024 ** 3
 MIN_HOST_MEMORY = int(7.5 * GIB)  # "8 GB" installed, as the kernel reports it (MemTotal)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4, "p": 1024 ** 5}
 # docker's units.RAMInBytes (go-units): 512m, 1g, 1.5G, 512MiB, 512mb, 536870912
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$", re.I)
+_SIZE = lazyre.compile(  # only when a --memory is given
+    r"^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$", re.I)
 
 
 def parse_memory(text):

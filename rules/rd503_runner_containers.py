@@ -59,7 +59,7 @@ to 2.5 h); `../shared/reference/bitbucket-runners.md` §3.1, §8.
 """
 
 import base64
-import re
+from doctor import lazyre
 
 from doctor.model import Severity, is_secret_name
 from doctor.redact import MIN_SECRET_LEN, Redactor, collect_secrets
@@ -71,7 +71,8 @@ LOG_LINES = 10
 LOG_WIDTH = 200
 LOOP_RESTARTS = 3  # restarting after this many restarts is a loop, not a hiccup
 STOP_CODES = (0, 143)  # a clean exit, or SIGTERM from docker stop
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = lazyre.compile(  # for live containers' log lines only
+    r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _when(stamp):
