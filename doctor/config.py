@@ -38,13 +38,18 @@ def _toml():
     return tomllib
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class FileConfig(Record):
     """A configuration file as read: its path, its settings table, and which table it was."""
 
     path: Optional[str] = None
     data: Dict[str, Any] = field(default_factory=dict)
     table: str = ""  # "" for runner-doctor.toml, "tool.runner-doctor" for pyproject.toml
+
+    def __init__(self, path=None, data=None, table=""):
+        self.path = path
+        self.data = {} if data is None else data
+        self.table = table
 
 
 def find(start: str) -> Optional[str]:
@@ -159,12 +164,16 @@ CHECK_DEFAULTS: Dict[str, Any] = {"format": "rich", "offline": False, "timeout":
                                   "docker_config": None, "host": [], "baseline": None}
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class Settings(Record):
     """The merged settings of a run, with where each value came from."""
 
     values: Dict[str, Any]
     sources: Dict[str, str]
+
+    def __init__(self, values, sources):
+        self.values = values
+        self.sources = sources
 
     def __getitem__(self, key: str) -> Any:
         return self.values[key]
@@ -212,6 +221,8 @@ def show(settings: Settings, cfg: FileConfig) -> str:
 
 def apply_severity(findings: List, overrides: Dict[str, str]) -> Tuple[List, List[str]]:
     """Per-rule severity overrides: error/warning/info reshape non-passing findings; off drops the rule."""
+    if not overrides:  # the usual run: a copy, without a look-up per finding (~1.2 ms in 33,000; issue 7)
+        return list(findings), []
     from doctor.model import Severity, Status
 
     out = []

