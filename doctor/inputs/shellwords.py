@@ -93,14 +93,17 @@ _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.S)
 # script). Anything else (an escape, ${...}, $(...), `...`, a quote that is not closed on its line, a
 # "(" or ")" starting a word, a backslash followed by blanks) matches as nothing after the blanks: the
 # loop after the match reads it, a character at a time, as before. So the expression matches wherever
-# it starts; possessive (*+): nothing is tried twice.
+# it starts. No possessive quantifiers (Python 3.11+; runner-doctor runs on 3.9): each branch's
+# characters cannot end it early (a plain word's class excludes what its look-ahead wants; a quoted
+# word's items begin with different characters), so backtracking finds no other match, only fails
+# sooner or later on the way to branch 6.
 _TOKEN = re.compile(r"""
-    (?:[ \t\r]|\\\r?\n)*+                                           # blanks, continuations
-    (?: ([^ \t\r\n\\'"$`;&|()\#][^ \t\r\n\\'"$`;&|]*+)(?=[ \t\r\n;&|]|\Z)  # 1: a plain word
-      | ((?:\#[^\n]*+)?\n(?:[ \t\r]*+(?:\#[^\n]*+)?\n)*+)               # 2: the end of a line (or more)
-      | (\#[^\n]*+)                                                 # 3: a comment on the last line
+    (?:[ \t\r]|\\\r?\n)*                                           # blanks, continuations
+    (?: ([^ \t\r\n\\'"$`;&|()\#][^ \t\r\n\\'"$`;&|]*)(?=[ \t\r\n;&|]|\Z)  # 1: a plain word
+      | ((?:\#[^\n]*)?\n(?:[ \t\r]*(?:\#[^\n]*)?\n)*)               # 2: the end of a line (or more)
+      | (\#[^\n]*)                                                 # 3: a comment on the last line
       | (&&|\|\||;;|\|&|[;&|])                                      # 4: an operator: the command ends
-      | ((?![()\#])(?:[^ \t\r\n\\'"$`;&|]|\$(?![({])|"[^"\\\n]*+"|'[^'\n]*+')++)(?=[ \t\r\n;&|]|\Z)
+      | ((?![()\#])(?:[^ \t\r\n\\'"$`;&|]|\$(?![({])|"[^"\\\n]*"|'[^'\n]*')+)(?=[ \t\r\n;&|]|\Z)
                                                                    # 5: a quoted word
       | ()                                                         # 6: something else (or the end)
     )""", re.X)
