@@ -19,6 +19,7 @@ What matters for a runner configuration:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -178,8 +179,14 @@ def _check_digest(digest: str) -> None:
         raise InvalidReference("invalid checksum digest format: the hex digits must be lowercase")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_reference(text: str) -> ImageRef:
-    """Parse an image reference like ``docker pull`` does; raises :class:`InvalidReference`."""
+    """Parse an image reference like ``docker pull`` does; raises :class:`InvalidReference`.
+
+    Remembered (256 texts): the rules parse the same references again and again (the runner image of
+    nearly every file is the same text; 3,200 parses per 1,000 files, 1,300 of them distinct; issue 7).
+    A pure function of the text, and an ImageRef cannot be changed, so nothing remembered goes stale;
+    an invalid reference raises each time (exceptions are not remembered)."""
     if text is None or text == "":
         raise InvalidReference("the image reference is empty")
     if text != text.strip():

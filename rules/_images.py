@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from doctor.imageref import ImageRef, InvalidReference, parse_reference, unresolved_variable
@@ -44,16 +43,6 @@ class NamedImage(Record):
         return None
 
 
-@functools.lru_cache(maxsize=256)
-def parsed(text: str) -> ImageRef:
-    """:func:`parse_reference` of an image reference, remembered: RD002, RD401 and RD404 parse the same
-    references (the runner image of nearly every file is the same text), 3,200 parses per 1,000 files of which
-    1,300 differ (issue 7). A pure function of the text, and an ImageRef cannot be changed, so what is
-    remembered never goes stale; an invalid reference raises :class:`InvalidReference` each time (not
-    remembered)."""
-    return parse_reference(text)
-
-
 def helper_images(setup: RunnerSetup) -> List[NamedImage]:
     """PAUSE_IMAGE, AUTH_PROXY_IMAGE and CLONE_IMAGE as set for the runner (the last one of a name wins)."""
     out = []
@@ -72,7 +61,7 @@ def is_default(image: NamedImage) -> bool:
     if image.text == default:
         return True
     try:
-        return str(parsed(image.text)) == str(parsed(default))
+        return str(parse_reference(image.text)) == str(parse_reference(default))
     except InvalidReference:
         return False
 

@@ -56,11 +56,11 @@ generated start command); `../shared/reference/bitbucket-runners.md` §1.1;
 `../shared/reference/registry-and-docker-config.md` §2.1 (reference grammar).
 """
 
-from doctor.imageref import InvalidReference
+from doctor.imageref import InvalidReference, parse_reference
 from doctor.inputs.docker_run import RUNNER_REPOSITORY as RUNNER_NAME
 from doctor.model import Severity
 from doctor.rulebase import Rule
-from doctor.rules._images import NamedImage, parsed
+from doctor.rules._images import NamedImage
 from doctor.runner_facts import INTERNAL_RUNNER_TAGS, RUNNER_REPOSITORY, RUNNER_TAG
 
 RECOMMENDED = f"{RUNNER_REPOSITORY}:{RUNNER_TAG}"
@@ -70,7 +70,7 @@ def _normalized_mirrors(mirrors):
     out = set()
     for text in mirrors:
         try:
-            ref = parsed(text)
+            ref = parse_reference(text)
         except InvalidReference:
             out.add(text)
             continue
@@ -94,7 +94,7 @@ class RunnerImage(Rule):
             yield self.skip(f"{unknown}: check that it expands to {RECOMMENDED}", at=at)
             return
         try:
-            ref = parsed(image)
+            ref = parse_reference(image)
         except InvalidReference as exc:
             yield self.fail(f"the runner image {image!r} is not a valid image reference: {exc}",
                             f"use {RECOMMENDED}", at=at, evidence=image, severity=Severity.ERROR)

@@ -52,10 +52,10 @@ and `regexp.go`; `../shared/reference/registry-and-docker-config.md` §2.1;
 
 import re
 
-from doctor.imageref import InvalidReference
+from doctor.imageref import InvalidReference, parse_reference
 from doctor.model import Severity
 from doctor.rulebase import Rule
-from doctor.rules._images import all_images, lowercase_suggestion, parsed, port_read_as_tag
+from doctor.rules._images import all_images, lowercase_suggestion, port_read_as_tag
 
 
 class ImageReference(Rule):
@@ -76,7 +76,7 @@ class ImageReference(Rule):
             return self.warn(f"{what} is set but empty", f"remove {what} to use the default, or set an image",
                              at=at)
         try:
-            ref = parsed(text)
+            ref = parse_reference(text)
         except InvalidReference as exc:
             fix = "write it as [registry-host[:port]/]path[:tag][@sha256:digest]"
             if "must be lowercase" in str(exc):

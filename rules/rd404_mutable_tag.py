@@ -44,10 +44,10 @@ image variables and their defaults) and §3.2 (private registries);
 `../shared/reference/registry-and-docker-config.md` §2.1 (default tag).
 """
 
-from doctor.imageref import InvalidReference
+from doctor.imageref import InvalidReference, parse_reference
 from doctor.model import Severity
 from doctor.rulebase import Rule
-from doctor.rules._images import helper_images, is_default, parsed, port_read_as_tag
+from doctor.rules._images import helper_images, is_default, port_read_as_tag
 
 
 class MutableTag(Rule):
@@ -69,7 +69,7 @@ class MutableTag(Rule):
         if unknown:
             return self.skip(f"{unknown}: its tag is not checked", at=at)
         try:
-            ref = parsed(text)
+            ref = parse_reference(text)
         except InvalidReference:
             return self.skip(f"{what} is not a valid image reference (see RD401): its tag is not checked", at=at)
         if port_read_as_tag(text, ref):

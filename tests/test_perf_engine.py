@@ -6,8 +6,8 @@
 - a deferred rule with a ``form_skip`` (the Kubernetes rules) reports that skip from the catalog without
   importing its module, and asks the rule for every other subject: the same verdict as the rule's own
   ``skip_reason``, for every input of the rule cases;
-- the image rules parse each reference through a remembered ``parse_reference``; ``is_placeholder``
-  uses two patterns instead of one alternation.
+- the image rules parse each reference through ``parse_reference``, which remembers its answers;
+  ``is_placeholder`` uses two patterns instead of one alternation.
 """
 
 import glob
@@ -194,17 +194,19 @@ def test_a_kubernetes_rule_on_a_docker_run_is_reported_without_importing_it():
 
 
 def test_remembered_image_references_are_the_parsed_ones():
+    unremembered = parse_reference.__wrapped__  # the function under imageref's lru_cache
     texts = ["ubuntu", "ubuntu:22.04", "docker.io/library/ubuntu", "registry.acme.example:5443/team/app:1",
              "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner:1",
              "Localhost/app", "app@sha256:" + "a" * 64]
     for text in texts + texts:
-        assert _images.parsed(text) == parse_reference(text)
+        assert parse_reference(text) == unremembered(text)
+    assert parse_reference(texts[0]) is parse_reference(texts[0])
     for bad in ["", "team/App", "app:", " app", "app@sha256:abc"]:
-        for _ in range(2):  # not remembered: raised each time, with the message parse_reference gives
+        for _ in range(2):  # not remembered: raised each time, with the message the parse gives
             with pytest.raises(InvalidReference) as got:
-                _images.parsed(bad)
-            with pytest.raises(InvalidReference) as want:
                 parse_reference(bad)
+            with pytest.raises(InvalidReference) as want:
+                unremembered(bad)
             assert str(got.value) == str(want.value)
 
 

@@ -29,6 +29,8 @@ DOCKER_CONFIG_KEYS = {"auths", "credsstore", "credhelpers", "httpheaders", "prox
                       "psformat", "imagesformat", "plugins", "aliases", "features", "detachkeys",
                       "clipluginsextradirs", "stackorchestrator", "experimental", "kubernetes"}
 
+_SYSTEMD_WORDS = ("[Service]", "[Unit]", "[Install]", "ExecStart")  # one of them is in every unit
+
 
 def detect(text: str, path: str) -> str:
     """The input form of a file's content: docker-config, inspect, systemd, compose, script, or ''."""
@@ -65,7 +67,7 @@ def detect(text: str, path: str) -> str:
     # [ \t]*, not \s*: a \s* at each line start would run over every blank line after it (quadratic).
     # The words first: "in" finds a word in C at once, the ^ of a multi-line search is tried at each
     # character (issue 7: 4 us a search in a 1 KiB script)
-    if _has_any(text, _SYSTEMD_WORDS) and re.search(
+    if any(word in text for word in _SYSTEMD_WORDS) and re.search(
             r"^[ \t]*(\[(Service|Unit|Install)\][ \t]*$|ExecStart[ \t]*=)", text, re.M):
         return "systemd"
     if "services" in text and re.search(r"^services\s*:", text, re.M):
@@ -75,13 +77,6 @@ def detect(text: str, path: str) -> str:
     if script.looks_like(text):
         return "script"
     return ""
-
-
-_SYSTEMD_WORDS = ("[Service]", "[Unit]", "[Install]", "ExecStart")  # one of them is in every unit
-
-
-def _has_any(text: str, words: Sequence[str]) -> bool:
-    return any(w in text for w in words)
 
 
 def _yaml_forms() -> dict:

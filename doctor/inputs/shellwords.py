@@ -166,21 +166,23 @@ def split_commands(text: str, path: Optional[str] = None, start_line: int = 1,
                 col = 1
             else:
                 col += end - start
-            if words:
-                commands.append(Command(words, problems))
-            elif problems and commands:
-                commands[-1].problems.extend(problems)
+            _end_command(commands, words, problems)
             words = []
             problems = []
         elif kind == _COMMENT:
             col += end - start
         elif i < n:  # (at the end: blanks only)
             i, line, col = _read_other(text, i, line, col, path, words, problems)
+    _end_command(commands, words, problems)
+    return commands
+
+
+def _end_command(commands: List[Command], words: List[Word], problems: List[SyntaxProblem]) -> None:
+    """The words read since the last command end are a command; problems without words go to the one before."""
     if words:
         commands.append(Command(words, problems))
     elif problems and commands:
         commands[-1].problems.extend(problems)
-    return commands
 
 
 def _read_other(text: str, i: int, line: int, col: int, path: Optional[str], words: List[Word],
