@@ -29,6 +29,15 @@ SOCKET_PATH = "/var/run/docker.sock"
 CONTAINERS_DIR = "/var/lib/docker/containers"
 MIN_CONTAINER_MEMORY = 512 * 1024 * 1024
 
+# A machine's architecture as `uname -m` and `docker info` name it -> as image platforms and Kubernetes
+# name it (Go's GOARCH), the names runner labels such as linux.arm64 use.
+GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
+
+
+def go_arch(arch):
+    """The Go name of an architecture (``aarch64`` -> ``arm64``; a Go name stays), or None for none."""
+    return GO_ARCH.get(arch, arch) if arch else None
+
 
 def custom_helper_images(runner):
     """The helper image variables (PAUSE_IMAGE, AUTH_PROXY_IMAGE, CLONE_IMAGE) set to a non-default image.

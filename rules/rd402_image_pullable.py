@@ -77,14 +77,12 @@ from doctor.model import Severity
 from doctor.registry import results as R
 from doctor.registry.plan import pulls
 from doctor.rulebase import Rule
-
-ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}
-
+from doctor.runner_facts import go_arch
 
 def daemon_arch(ctx, subject):
     facts = ctx.daemon_for(subject)
     arch = (facts.info or {}).get("Architecture") if facts is not None else None
-    return ARCH.get(arch, arch) if arch else None
+    return go_arch(arch)
 
 
 def _evidence(check) -> str:

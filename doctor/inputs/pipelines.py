@@ -28,6 +28,7 @@ from doctor.inputs.common import LoadOptions
 from doctor.inputs.compose import _get, _mapping, _scalar, read_yaml
 from doctor.inputs.yamlforms import pipelines as looks_like  # noqa: F401 - detection without YAML
 from doctor.model import InputError, Origin, RunnerKind, Subject
+from doctor.runner_facts import go_arch
 
 FORM = "pipelines"
 SUBJECT_KIND = "pipeline-step"
@@ -177,7 +178,7 @@ def _arch(runner) -> Optional[str]:
     platform = runner.flag("platform")
     if arch is None and platform:
         arch = platform[0].rsplit("/", 1)[-1]
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(arch, arch) if arch else None
+    return go_arch(arch)
 
 
 def servers_of(subjects: Iterable[Subject]) -> List[Server]:
