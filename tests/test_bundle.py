@@ -31,10 +31,10 @@ from doctor.redact import Redactor, collect_secrets
 from doctor.rulebase import Context
 from tests.conftest import ROOT, run_cli
 from tests.lab import containers, specs
+from tests.lab.canaries import IDS, RUNNER, b64, plant
 
 SCHEMA = json.load(open(os.path.join(ROOT, "doctor", "schemas", "bundle.schema.json")))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-RUNNER = "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner:1"
 KEYS = ("rule", "status", "subject", "message", "remediation", "evidence", "location")
 
 
@@ -81,10 +81,6 @@ def same_report(doc, report):
     assert len(mine) == len(theirs)
     for a, b in zip(mine, theirs):
         assert a == b
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
 
 
 def assert_absent(text, secrets, where="the bundle"):
@@ -187,63 +183,13 @@ CANARY = {
     "pipeline_password": "canary-bundle-pipeline-password-0016",
     "pipeline_aws": "canaryBundleAwsSecretKey0017wJalrXUtnFEMIK7MDENG",
 }
-IDS = ("ACCOUNT_UUID={3f9b1c2e-6d4a-4b8e-9f0a-1c2d3e4f5a6b}\n"
-       "RUNNER_UUID={0f1e2d3c-4b5a-5968-8776-a5b4c3d2e1f0}\n"
-       "OAUTH_CLIENT_ID=Zq4VtW8yXk2LmN9pRs5TuB7cDe3FgH6J\n")
 
 
 @pytest.fixture
 def planted(tmp_path):
     d = tmp_path / "inputs"
     d.mkdir()
-    (d / "runner.env").write_text(IDS + f"OAUTH_CLIENT_SECRET={CANARY['envfile']}\nWORKING_DIRECTORY=/tmp\n")
-    (d / "docker").mkdir()
-    (d / "docker" / "config.json").write_text(json.dumps({"auths": {
-        "registry.acme.example:5443": {"auth": b64("ci-bot:" + CANARY["registry_password"])},
-        "registry2.acme.example": {"username": "ci", "password": CANARY["plain_password"]},
-        "registry3.acme.example": {"identitytoken": CANARY["identitytoken"]},
-        "registry4.acme.example": {"registrytoken": CANARY["registrytoken"]},
-    }}, indent=2))
-    (d / "start.sh").write_text(f"""#!/bin/sh
-# runner-doctor: ignore RD205 until 2099-01-01 -- the canary is rotated by the test
-docker run -d --restart unless-stopped \\
-  -v /tmp:/tmp -v ./docker:/root/.docker:ro \\
-  -e OAUTH_CLIENT_SECRET={CANARY['script']} \\
-  -e PAUSE_IMAGE=registry.acme.example:5443/pause:latest \\
-  {RUNNER}
-docker run -d --env-file runner.env --name runner-2 {RUNNER}
-./start.sh --accountUuid {{a}} --runnerUuid {{r}} --OAuthClientId x --OAuthClientSecret {CANARY['shell_runner']} \\
-  --runtime linux-shell --workingDirectory ../temp
-""")
-    (d / ".env").write_text(f"RUNNER_SECRET={CANARY['dotenv']}\n")
-    (d / "docker-compose.yml").write_text(f"""services:
-  runner-1:
-    image: {RUNNER}
-    restart: unless-stopped
-    volumes: [/tmp:/tmp, ./docker:/root/.docker:ro]
-    environment:
-      OAUTH_CLIENT_SECRET: {CANARY['compose']}
-  runner-2:
-    image: {RUNNER}
-    environment:
-      - OAUTH_CLIENT_SECRET=${{RUNNER_SECRET}}
-""")
-    (d / "secret.env").write_text(f"OAUTH_CLIENT_SECRET={CANARY['systemd_file']}\n")
-    (d / "runner.service").write_text(f"""[Unit]
-Description=Bitbucket runner
-[Service]
-Environment="OAUTH_CLIENT_SECRET={CANARY['systemd']}"
-EnvironmentFile={d / 'secret.env'}
-ExecStart=/usr/bin/docker run --rm -e OAUTH_CLIENT_SECRET -v /tmp:/tmp {RUNNER}
-Restart=always
-""")
-    (d / "inspect.json").write_text(json.dumps([{
-        "Id": "4f2c0a", "Name": "/runner-0f1e2d3c",
-        "Config": {"Image": RUNNER, "Env": [f"OAUTH_CLIENT_SECRET={CANARY['inspect']}", "WORKING_DIRECTORY=/tmp"],
-                   "Tty": False, "OpenStdin": False},
-        "HostConfig": {"RestartPolicy": {"Name": "always"}, "Memory": 0, "Binds": ["/tmp:/tmp"]},
-        "Mounts": [{"Type": "bind", "Source": "/tmp", "Destination": "/tmp", "Mode": "", "RW": True}],
-    }], indent=2))
+    plant(d, CANARY)
     registry_config = json.dumps({"auths": {"registry.acme.example:5443": {
         "auth": b64("bot:" + CANARY["k8s_registry"])}}})
     (d / "runner-k8s.yaml").write_text(f"""apiVersion: v1

@@ -1,25 +1,16 @@
 """Known secret values planted in every input form never appear in any output format."""
 
-import base64
-import json
-
 import pytest
 
 from tests.conftest import run_cli
-
-RUNNER = "docker-public.packages.atlassian.com/sox/atlassian/bitbucket-pipelines-runner:1"
-IDS = """\
-ACCOUNT_UUID={3f9b1c2e-6d4a-4b8e-9f0a-1c2d3e4f5a6b}
-RUNNER_UUID={0f1e2d3c-4b5a-5968-8776-a5b4c3d2e1f0}
-OAUTH_CLIENT_ID=Zq4VtW8yXk2LmN9pRs5TuB7cDe3FgH6J
-"""
+from tests.lab.canaries import RUNNER, b64, plant
 
 # one distinct canary per place a secret can live
 CANARY = {
     "script": "ATOAcanaryScriptLiteral0000000000000000000000000000000000001",
     "envfile": "ATOAcanaryEnvFile00000000000000000000000000000000000000000002",
     "compose": "ATOAcanaryComposeLiteral00000000000000000000000000000000000003",
-    "compose_dotenv": "ATOAcanaryComposeDotEnv000000000000000000000000000000000004",
+    "dotenv": "ATOAcanaryComposeDotEnv000000000000000000000000000000000004",
     "systemd": "ATOAcanarySystemdEnvironment0000000000000000000000000000005",
     "systemd_file": "ATOAcanarySystemdEnvFile00000000000000000000000000000000006",
     "inspect": "ATOAcanaryInspectEnv0000000000000000000000000000000000000007",
@@ -31,71 +22,22 @@ CANARY = {
 }
 
 
-def _b64(s):
-    return base64.b64encode(s.encode()).decode()
-
-
 @pytest.fixture
 def planted(tmp_path):
     d = tmp_path
-    (d / "runner.env").write_text(IDS + f"OAUTH_CLIENT_SECRET={CANARY['envfile']}\nWORKING_DIRECTORY=/tmp\n")
-    docker_dir = d / "docker"
-    docker_dir.mkdir()
-    (docker_dir / "config.json").write_text(json.dumps({"auths": {
-        "registry.acme.example:5443": {"auth": _b64("ci-bot:" + CANARY["registry_password"])},
-        "registry2.acme.example": {"username": "ci", "password": CANARY["plain_password"]},
-        "registry3.acme.example": {"identitytoken": CANARY["identitytoken"]},
-        "registry4.acme.example": {"registrytoken": CANARY["registrytoken"]},
-    }}, indent=2))
-    (d / "start.sh").write_text(f"""#!/bin/sh
-docker run -d --restart unless-stopped \\
-  -v /tmp:/tmp -v ./docker:/root/.docker:ro \\
-  -e OAUTH_CLIENT_SECRET={CANARY['script']} \\
-  -e PAUSE_IMAGE=registry.acme.example:5443/pause:latest \\
-  {RUNNER}
-docker run -d --env-file runner.env --name runner-2 {RUNNER}
-./start.sh --accountUuid {{a}} --runnerUuid {{r}} --OAuthClientId x --OAuthClientSecret {CANARY['shell_runner']} --runtime linux-shell --workingDirectory ../temp
-""")
-    (d / ".env").write_text(f"RUNNER_SECRET={CANARY['compose_dotenv']}\n")
-    (d / "docker-compose.yml").write_text(f"""services:
-  runner-1:
-    image: {RUNNER}
-    restart: unless-stopped
-    volumes: [/tmp:/tmp, ./docker:/root/.docker:ro]
-    environment:
-      OAUTH_CLIENT_SECRET: {CANARY['compose']}
-  runner-2:
-    image: {RUNNER}
-    environment:
-      - OAUTH_CLIENT_SECRET=${{RUNNER_SECRET}}
-""")
-    (d / "secret.env").write_text(f"OAUTH_CLIENT_SECRET={CANARY['systemd_file']}\n")
-    (d / "runner.service").write_text(f"""[Unit]
-Description=Bitbucket runner
-[Service]
-Environment="OAUTH_CLIENT_SECRET={CANARY['systemd']}"
-ExecStart=/usr/bin/docker run --rm -e OAUTH_CLIENT_SECRET -v /tmp:/tmp {RUNNER}
-Restart=always
-""")
+    plant(d, CANARY)
     (d / "runner2.service").write_text(f"""[Service]
 EnvironmentFile={d / 'secret.env'}
 ExecStart=/usr/bin/docker run --rm -e OAUTH_CLIENT_SECRET --env-file {d / 'secret.env'} {RUNNER}
 """)
-    (d / "inspect.json").write_text(json.dumps([{
-        "Id": "4f2c0a", "Name": "/runner-0f1e2d3c",
-        "Config": {"Image": RUNNER, "Env": [f"OAUTH_CLIENT_SECRET={CANARY['inspect']}", "WORKING_DIRECTORY=/tmp"],
-                   "Tty": False, "OpenStdin": False},
-        "HostConfig": {"RestartPolicy": {"Name": "always"}, "Memory": 0, "Binds": ["/tmp:/tmp"]},
-        "Mounts": [{"Type": "bind", "Source": "/tmp", "Destination": "/tmp", "Mode": "", "RW": True}],
-    }], indent=2))
     return d
 
 
 def _assert_clean(text, where):
     for name, secret in CANARY.items():
         assert secret not in text, f"{name} leaked in {where}"
-        assert _b64(secret) not in text, f"{name} (base64) leaked in {where}"
-    for blob in (_b64("ci-bot:" + CANARY["registry_password"]),):
+        assert b64(secret) not in text, f"{name} (base64) leaked in {where}"
+    for blob in (b64("ci-bot:" + CANARY["registry_password"]),):
         assert blob not in text, f"auth blob leaked in {where}"
 
 
