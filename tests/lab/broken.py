@@ -18,10 +18,24 @@ import os
 import socket
 import threading
 from contextlib import contextmanager
-from typing import Iterator, List
+from typing import Callable, Iterator, List
 
 KINDS = ("missing-socket", "not-a-socket", "stale-socket", "hung", "refused", "blackhole")
 ACCEPT_POLL = 0.2  # seconds between checks of the stop flag while waiting for a connection
+
+
+def accept_until(listener: socket.socket, stopping: threading.Event,
+                 handle: Callable[[socket.socket], None]) -> None:
+    """Give each connection the listener accepts to ``handle``, until ``stopping`` is set or the listener is
+    closed. The listener has a timeout (ACCEPT_POLL here): the flag is looked at between connections."""
+    while not stopping.is_set():
+        try:
+            conn, _ = listener.accept()
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+        handle(conn)
 
 
 class HungDaemon:
@@ -36,18 +50,9 @@ class HungDaemon:
         self.url = f"unix://{path}" if path else f"tcp://127.0.0.1:{self.listener.getsockname()[1]}"
         self.accepted: List[socket.socket] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"hung daemon {self.url}", daemon=True)
+        self._thread = threading.Thread(target=accept_until, args=(self.listener, self._stop, self.accepted.append),
+                                        name=f"hung daemon {self.url}", daemon=True)
         self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted.append(conn)
 
     def stop(self) -> None:
         self._stop.set()

@@ -32,6 +32,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
+from tests.lab.broken import accept_until
+
 POLL = 0.2  # seconds between checks of the stop flag while waiting
 UPSTREAM_TIMEOUT = 30.0  # a real daemon answers a lab request within this
 HEAD_LIMIT = 64 * 1024
@@ -186,7 +188,8 @@ class FaultProxy:
             self.url = f"unix://{self.path}"
         self.listener.listen(16)
         self.listener.settimeout(POLL)
-        self._thread = threading.Thread(target=self._accept, daemon=True, name=f"faultproxy {self.url}")
+        self._thread = threading.Thread(target=accept_until, args=(self.listener, self.stopping, self._opened),
+                                        daemon=True, name=f"faultproxy {self.url}")
         self._thread.start()
 
     def on(self, pattern: str, nth: int = 1, cut_after: Optional[int] = None, hang: bool = False,
@@ -205,18 +208,11 @@ class FaultProxy:
                         return fault
         return None
 
-    def _accept(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            conn = _Connection(self, client)
-            with self.lock:
-                self.connections.append(conn)
-            threading.Thread(target=conn.relay_requests, daemon=True, name="faultproxy requests").start()
+    def _opened(self, client: socket.socket) -> None:
+        conn = _Connection(self, client)
+        with self.lock:
+            self.connections.append(conn)
+        threading.Thread(target=conn.relay_requests, daemon=True, name="faultproxy requests").start()
 
     def die(self) -> None:
         """Stop answering for good: the listener and every connection closed, the socket file gone."""

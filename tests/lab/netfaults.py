@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
-from tests.lab.broken import HungDaemon
+from tests.lab.broken import HungDaemon, accept_until
 from tests.lab.dockerd import LabUnavailable
 
 ACCEPT_POLL = 0.2  # seconds between checks of the stop flag
@@ -122,20 +122,14 @@ class DelayProxy:
         self.connections = 0
         self._sockets: List[socket.socket] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"delay proxy {self.host}", daemon=True)
+        self._thread = threading.Thread(target=accept_until, args=(self.listener, self._stop, self._opened),
+                                        name=f"delay proxy {self.host}", daemon=True)
         self._thread.start()
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self.listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._link, args=(client, time.monotonic(), self.delay),
-                             name=f"delay proxy link {self.host}", daemon=True).start()
+    def _opened(self, client: socket.socket) -> None:
+        self.connections += 1
+        threading.Thread(target=self._link, args=(client, time.monotonic(), self.delay),
+                         name=f"delay proxy link {self.host}", daemon=True).start()
 
     def _link(self, client: socket.socket, opened: float, delay: float) -> None:
         self._sockets.append(client)
